@@ -1,0 +1,266 @@
+"""How gradients are taken: the only backend-specific code in ganzoo.
+
+Everything else (objectives, penalties, the GAN engine, every model) is
+written in `keras.ops` in a "stateful" style: read variables, call
+networks, `assign` updates. This module makes that style work on all three
+backends:
+
+* TensorFlow: `tf.GradientTape` (nested tapes for double backprop).
+* PyTorch: `torch.autograd.grad` (`create_graph=True` for penalties).
+* JAX: the engine runs the step inside a `keras.StatelessScope` holding the
+  current value of every variable. `value_and_grad` differentiates a
+  function that opens a fresh scope mapping the differentiated variables to
+  the traced arguments; updates made inside (BatchNorm statistics, seed
+  generators, power-iteration vectors) come back as auxiliary outputs and
+  are written to the enclosing scope, so nothing leaks out of a trace.
+
+Interface:
+    train_step(model, step_fn, *args)  -> Keras's train_step on this backend
+    value_and_grad(loss_fn, variables) -> (loss, aux, grads)
+    input_grad(fn, x)                  -> (fn(x), d sum(fn(x)) / dx)
+    cond(pred, fn)                     -> runs the stateful `fn` iff pred
+    no_grad()                          -> context that skips graph building
+
+Example:
+    >>> w = keras.Variable(2.0)
+    >>> loss, aux, (g,) = value_and_grad(lambda: (w * w, {}), [w])  # g == 4
+"""
+
+import contextlib
+
+import keras
+from keras import StatelessScope
+from keras.src.backend.common.stateless_scope import get_stateless_scope
+
+_BACKEND = keras.backend.backend()
+
+
+def _scope_copy(overrides=()):
+    """A new StatelessScope seeded with the enclosing scope's values."""
+    outer = get_stateless_scope()
+    inner = StatelessScope()
+    if outer is not None:
+        inner.state_mapping = dict(outer.state_mapping)
+    for variable, value in overrides:
+        inner.state_mapping[id(variable)] = value
+    return outer, inner
+
+
+def train_step(model, step_fn, *args):
+    """Run the stateful `step_fn(data) -> logs` as `model`'s Keras train step.
+
+    TensorFlow and PyTorch call `train_step(data)` and update variables in
+    place. JAX calls `train_step(state, data)` under `jit`: the step runs in
+    a `StatelessScope` holding every variable of the state (trainables,
+    non-trainables such as BatchNorm statistics, EMA shadows and seed
+    generators, both optimizers' slots, metrics), and the updated values
+    are read back from the scope into the returned state.
+
+    Example:
+        >>> def train_step(self, *args):
+        ...     return train_step(self, self._train_step, *args)
+    """
+    if _BACKEND != "jax":
+        (data,) = args
+        return step_fn(data)
+    state, data = args
+    groups = (
+        model.trainable_variables,
+        model.non_trainable_variables,
+        model.optimizer.variables,
+        model.metrics_variables,
+    )
+    scope = StatelessScope()
+    for variables, values in zip(groups, state):
+        scope.state_mapping.update((id(v), value) for v, value in zip(variables, values))
+    with scope:
+        logs = step_fn(data)
+    new_state = tuple(
+        [scope.state_mapping[id(v)] for v in variables] for variables in groups
+    )
+    return logs, new_state
+
+
+def value_and_grad(loss_fn, variables):
+    """Evaluate `loss_fn() -> (loss, aux)` and its gradient w.r.t. `variables`.
+
+    Args:
+        loss_fn: a function of no arguments returning a scalar loss and a
+            pytree of auxiliary outputs (e.g. values to log).
+        variables: list of `keras.Variable` to differentiate.
+
+    Returns:
+        `(loss, aux, grads)`, with `grads` in the order of `variables`.
+
+    Example:
+        >>> loss, logs, grads = value_and_grad(lambda: (ops.sum(w * x), {}), [w])
+    """
+    variables = list(variables)
+    if _BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss, aux = loss_fn()
+        grads = tape.gradient(loss, variables)
+        grads = [
+            keras.ops.zeros_like(v.value) if g is None else g
+            for g, v in zip(grads, variables)
+        ]
+        return loss, aux, grads
+
+    if _BACKEND == "torch":
+        import torch
+
+        with torch.enable_grad():
+            loss, aux = loss_fn()
+            params = [v.value for v in variables]
+            grads = torch.autograd.grad(loss, params, allow_unused=True)
+        grads = [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
+        detach = lambda t: t.detach() if isinstance(t, torch.Tensor) else t  # noqa: E731
+        aux = keras.tree.map_structure(detach, aux)
+        return loss.detach(), aux, grads
+
+    if _BACKEND == "jax":
+        import jax
+
+        outer, _ = _scope_copy()
+        base = dict(outer.state_mapping) if outer is not None else {}
+        ids = [id(v) for v in variables]
+
+        def f(values):
+            scope = StatelessScope()
+            scope.state_mapping = dict(base)
+            scope.state_mapping.update(zip(ids, values))
+            with scope:
+                loss, aux = loss_fn()
+            differentiated = set(ids)
+            # Non-differentiated variables the loss updated (BN statistics,
+            # seed generators, ...) travel out as auxiliary outputs.
+            updates = {
+                k: v
+                for k, v in scope.state_mapping.items()
+                if k not in differentiated and v is not base.get(k)
+            }
+            return loss, (aux, updates)
+
+        values = [v.value for v in variables]
+        (loss, (aux, updates)), grads = jax.value_and_grad(f, has_aux=True)(values)
+        if outer is not None:
+            outer.state_mapping.update(updates)
+        return loss, aux, list(grads)
+
+    raise RuntimeError(f"ganzoo does not support the Keras backend {_BACKEND!r}.")
+
+
+def input_grad(fn, x):
+    """Return `(y, dy_dx)` with `y = fn(x)` and the gradient of `sum(y)` wrt `x`.
+
+    The gradient is itself differentiable with respect to the variables `fn`
+    reads (double backprop), as gradient penalties need. Per-sample outputs
+    give per-sample input gradients. Variable updates made by `fn` while it
+    is differentiated (e.g. BatchNorm statistics) are dropped on JAX.
+
+    Example:
+        >>> y, g = input_grad(lambda x: ops.sum(x * x, axis=1), x)  # g == 2 x
+    """
+    if _BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        x = tf.convert_to_tensor(x)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x)
+            total = tf.reduce_sum(tf.cast(y, "float32"))
+        return y, tape.gradient(total, x)
+
+    if _BACKEND == "torch":
+        import torch
+
+        x = torch.as_tensor(x)
+        if not x.requires_grad:
+            x = x.detach().requires_grad_(True)
+        with torch.enable_grad():
+            y = fn(x)
+            (g,) = torch.autograd.grad(y.float().sum(), x, create_graph=True)
+        return y, g
+
+    if _BACKEND == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        _, scope = _scope_copy()
+
+        def f(x):
+            inner = StatelessScope()
+            inner.state_mapping = dict(scope.state_mapping)
+            with inner:
+                y = fn(x)
+            return jnp.sum(y.astype("float32")), y
+
+        g, y = jax.grad(f, has_aux=True)(jnp.asarray(x))
+        return y, g
+
+    raise RuntimeError(f"ganzoo does not support the Keras backend {_BACKEND!r}.")
+
+
+def cond(pred, fn):
+    """Run the stateful function `fn()` only when the scalar `pred` is true.
+
+    Lazy regularization (a penalty every N steps) uses this so compiled
+    steps skip the work instead of multiplying it by zero.
+
+    Example:
+        >>> cond(ops.equal(step % 16, 0), lambda: r1_phase())
+    """
+    if _BACKEND == "torch":
+        if bool(pred):
+            fn()
+        return
+
+    if _BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        def run():
+            fn()
+            return tf.constant(True)
+
+        tf.cond(tf.convert_to_tensor(pred), run, lambda: tf.constant(False))
+        return
+
+    if _BACKEND == "jax":
+        import jax
+
+        outer, _ = _scope_copy()
+        if outer is None:  # eager use outside a train step
+            if bool(pred):
+                fn()
+            return
+        keys = list(outer.state_mapping)
+        values = [outer.state_mapping[k] for k in keys]
+
+        def run(values):
+            scope = StatelessScope()
+            scope.state_mapping = dict(zip(keys, values))
+            with scope:
+                fn()
+            return [scope.state_mapping[k] for k in keys]
+
+        new_values = jax.lax.cond(pred, run, lambda v: list(v), values)
+        outer.state_mapping.update(zip(keys, new_values))
+        return
+
+    raise RuntimeError(f"ganzoo does not support the Keras backend {_BACKEND!r}.")
+
+
+def no_grad():
+    """A context in which no autodiff graph is recorded (torch); a no-op elsewhere.
+
+    Example:
+        >>> with no_grad():
+        ...     fake = generator(z)
+    """
+    if _BACKEND == "torch":
+        import torch
+
+        return torch.no_grad()
+    return contextlib.nullcontext()

@@ -1,0 +1,265 @@
+"""Gradient penalties and weight constraints, written once in `keras.ops`.
+
+A penalty is a scalar computed from the discriminator around some points,
+added to a phase's loss as `weight * penalty`. With `every=N > 1` it is
+*lazy* (Karras et al. 2020): the engine applies it in its own phase every
+N steps with weight `weight * N`, so its average strength is unchanged.
+
+The engine logs each penalty's *unweighted* value under its `name`.
+
+Example:
+    >>> from ganzoo.engine import penalties
+    >>> gp = penalties.GradientPenalty(weight=10.0)
+    >>> r1 = penalties.R1(gamma=10.0, every=16)
+"""
+
+import abc
+
+import keras
+from keras import ops
+
+from ganzoo.engine import autodiff
+
+_EPS = 1e-12  # inside sqrt: the norm's gradient is finite at g = 0
+
+
+def _per_sample_sq_norm(g):
+    g = ops.reshape(ops.cast(g, "float32"), (ops.shape(g)[0], -1))
+    return ops.sum(ops.square(g), axis=1)
+
+
+def _per_sample_shape(x):
+    return (ops.shape(x)[0],) + (1,) * (len(x.shape) - 1)
+
+
+class Penalty(abc.ABC):
+    """Base class for regularizers of the discriminator or the generator.
+
+    Args:
+        weight: multiplier of the penalty in the loss.
+        every: apply every N steps (lazy regularization, scaled by N).
+
+    Subclasses implement `__call__(gan, real, fake)` returning the unweighted
+    scalar, and set `name` and `network` ("discriminator" or "generator").
+    """
+
+    name = "penalty"
+    network = "discriminator"
+
+    def __init__(self, weight=1.0, every=1):
+        weight, every = float(weight), int(every)
+        if weight < 0:
+            raise ValueError(f"{type(self).__name__}: weight must be >= 0, got {weight}.")
+        if every < 1:
+            raise ValueError(f"{type(self).__name__}: every must be >= 1, got {every}.")
+        self.weight, self.every = weight, every
+
+    @property
+    def lazy(self):
+        """True when the penalty runs in its own phase every `every` steps."""
+        return self.every > 1
+
+    @abc.abstractmethod
+    def __call__(self, gan, real, fake):
+        """Unweighted penalty value (a scalar)."""
+
+    def get_config(self):
+        """Constructor arguments, so `get(config)` rebuilds the penalty."""
+        return {"weight": self.weight, "every": self.every}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class GradientPenalty(Penalty):
+    """WGAN-GP (Gulrajani et al. 2017): E[(||grad D(x_hat)||_2 - target)^2].
+
+    `x_hat = x + u (G(z) - x)` with `u ~ U[0, 1]` per sample, on the line
+    between a real and a fake sample.
+
+    Args:
+        weight: lambda (10 in the paper).
+        target: the norm to pull towards (1 for 1-Lipschitz).
+        one_sided: penalise only norms above `target`, E[relu(||g|| - t)^2].
+        every: lazy interval.
+
+    Example:
+        >>> gp = GradientPenalty(10.0)
+    """
+
+    name = "gp"
+
+    def __init__(self, weight=10.0, target=1.0, one_sided=False, every=1):
+        super().__init__(weight, every)
+        self.target, self.one_sided = float(target), bool(one_sided)
+
+    def __call__(self, gan, real, fake):
+        u = keras.random.uniform(_per_sample_shape(real), seed=gan.seed_generator)
+        x_hat = real + u * (ops.cast(fake, real.dtype) - real)
+        _, g = autodiff.input_grad(gan.discriminator_logits, x_hat)
+        norm = ops.sqrt(_per_sample_sq_norm(g) + _EPS)
+        gap = norm - self.target
+        if self.one_sided:
+            gap = ops.relu(gap)
+        return ops.mean(ops.square(gap))
+
+    def get_config(self):
+        return {**super().get_config(), "target": self.target, "one_sided": self.one_sided}
+
+
+class DRAGAN(Penalty):
+    """DRAGAN (Kodali et al. 2017): a gradient penalty around the real data.
+
+    `x_p = x + c * std(x) * U[0, 1]` (noise of the reference implementation),
+    `x_hat = x + u (x_p - x)` with `u ~ U[0, 1]` per sample, penalty
+    E[(||grad D(x_hat)|| - target)^2].
+
+    Example:
+        >>> dragan = DRAGAN(weight=10.0, c=0.5)
+    """
+
+    name = "dragan"
+
+    def __init__(self, weight=10.0, c=0.5, target=1.0, every=1):
+        super().__init__(weight, every)
+        self.c, self.target = float(c), float(target)
+
+    def __call__(self, gan, real, fake):
+        std = ops.std(ops.cast(real, "float32"))
+        noise = keras.random.uniform(ops.shape(real), seed=gan.seed_generator)
+        u = keras.random.uniform(_per_sample_shape(real), seed=gan.seed_generator)
+        x_hat = real + u * ops.cast(self.c * std * noise, real.dtype)
+        _, g = autodiff.input_grad(gan.discriminator_logits, x_hat)
+        norm = ops.sqrt(_per_sample_sq_norm(g) + _EPS)
+        return ops.mean(ops.square(norm - self.target))
+
+    def get_config(self):
+        return {**super().get_config(), "c": self.c, "target": self.target}
+
+
+class R1(Penalty):
+    """R1 (Mescheder et al. 2018): gamma / 2 * E[||grad D(x)||^2] on real data.
+
+    The value returned (and logged) is E[||grad D(x)||^2]; the loss adds
+    `gamma / 2` times it, matching StyleGAN2's `r1_gamma`.
+
+    Example:
+        >>> r1 = R1(gamma=10.0, every=16)   # lazy, as in StyleGAN2
+    """
+
+    name = "r1"
+
+    def __init__(self, gamma=10.0, every=1):
+        super().__init__(0.5 * float(gamma), every)
+        self.gamma = float(gamma)
+
+    def _points(self, real, fake):
+        return real
+
+    def __call__(self, gan, real, fake):
+        x = ops.stop_gradient(self._points(real, fake))
+        _, g = autodiff.input_grad(gan.discriminator_logits, x)
+        return ops.mean(_per_sample_sq_norm(g))
+
+    def get_config(self):
+        return {"gamma": self.gamma, "every": self.every}
+
+
+class R2(R1):
+    """R2: the R1 penalty on generated data, gamma / 2 * E[||grad D(G(z))||^2].
+
+    Example:
+        >>> r2 = R2(gamma=1.0)
+    """
+
+    name = "r2"
+
+    def _points(self, real, fake):
+        return fake
+
+
+class WeightClipping:
+    """WGAN weight clipping (Arjovsky et al. 2017): clip D's weights to [-c, c].
+
+    A constraint, not a loss: the engine applies it after each
+    discriminator update (every `every` updates).
+
+    Example:
+        >>> clip = WeightClipping(0.01)
+    """
+
+    name = "clip"
+    network = "discriminator"
+    weight = 0.0
+    lazy = False
+
+    def __init__(self, clip_value=0.01, every=1):
+        if float(clip_value) <= 0:
+            raise ValueError(f"WeightClipping: clip_value must be > 0, got {clip_value}.")
+        self.clip_value, self.every = float(clip_value), int(every)
+
+    def apply(self, variables):
+        """Clip every variable in place."""
+        for v in variables:
+            v.assign(ops.clip(v.value, -self.clip_value, self.clip_value))
+
+    def get_config(self):
+        return {"clip_value": self.clip_value, "every": self.every}
+
+    def __repr__(self):
+        return f"WeightClipping(clip_value={self.clip_value}, every={self.every})"
+
+
+PENALTIES = {
+    cls.name: cls for cls in (GradientPenalty, DRAGAN, R1, R2, WeightClipping)
+}
+ALIASES = {
+    "gradient_penalty": "gp",
+    "wgan_gp": "gp",
+    "wgan-gp": "gp",
+    "weight_clipping": "clip",
+}
+
+
+def register(cls):
+    """Register a `Penalty` subclass under `cls.name` so recipes can name it.
+
+    Example:
+        >>> @register
+        ... class PathLength(Penalty):
+        ...     name = "path_length"
+    """
+    PENALTIES[cls.name] = cls
+    return cls
+
+
+def serialize(penalty):
+    """Return `{"name": ..., "config": {...}}`.
+
+    Example:
+        >>> serialize(R1(10.0))
+        {'name': 'r1', 'config': {'gamma': 10.0, 'every': 1}}
+    """
+    return {"name": penalty.name, "config": penalty.get_config()}
+
+
+def get(identifier):
+    """Return a penalty from a name, a `{"name", "config"}` dict, or an instance.
+
+    Example:
+        >>> get({"name": "gp", "config": {"weight": 10.0}})
+        GradientPenalty(weight=10.0, every=1, target=1.0, one_sided=False)
+    """
+    if isinstance(identifier, (Penalty, WeightClipping)):
+        return identifier
+    config = {}
+    if isinstance(identifier, dict):
+        config = dict(identifier.get("config", {}))
+        identifier = identifier.get("name")
+    if isinstance(identifier, str):
+        key = ALIASES.get(identifier.lower(), identifier.lower())
+        if key in PENALTIES:
+            return PENALTIES[key](**config)
+    valid = ", ".join(sorted(PENALTIES) + sorted(ALIASES))
+    raise ValueError(f"Unknown penalty {identifier!r}. Valid names: {valid}.")
