@@ -1,0 +1,40 @@
+"""Datasets for GAN training.
+
+* :func:`images` — an image folder, a numpy array or ``"tfds:<name>[:split]"`` as a
+  ``tf.data.Dataset`` of float32 NHWC batches in ``[-1, 1]``.
+* :mod:`toy` — 2-D toy distributions (ring, grid) for mode-collapse studies,
+  imported on first use.
+
+``ganzoo.data.images`` is the function; the module that defines it is
+``sys.modules["ganzoo.data.images"]`` (importing the package always rebinds the
+name to the function, so the two never get mixed up). TensorFlow is imported only
+when :func:`images` is called.
+
+Example:
+    >>> from ganzoo import data
+    >>> ds = data.images("path/to/images", 64, batch_size=32)   # doctest: +SKIP
+    >>> pts = data.toy.ring(1000)                                # doctest: +SKIP
+"""
+
+import importlib
+
+# Importing the submodule first binds `images` to the module; the from-import then
+# rebinds it to the function. Because the package runs before any submodule can be
+# imported, `ganzoo.data.images` is always the function.
+from ganzoo.data.images import images  # noqa: E402
+
+_LAZY_MODULES = ("toy",)
+
+__all__ = ["images", *_LAZY_MODULES]
+
+
+def __getattr__(name):
+    if name in _LAZY_MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -555,6 +555,17 @@ class GAN(keras.Model):
         z = latents.vector_arithmetic([group(g) for g in positive], [group(g) for g in negative])
         return self.generate(latents=z[None], **generate_kwargs)
 
+    def save_to_preset(self, path, **kwargs):
+        """Write a preset folder (see `ganzoo.presets.save_preset`).
+
+        Example:
+            >>> gan.save_to_preset("out/preset")
+            >>> ganzoo.load("out/preset")
+        """
+        from ganzoo.presets import save_preset  # presets sit above the engine
+
+        return save_preset(self, path, **kwargs)
+
     # ----------------------------------------------------------------- config
     def get_config(self):
         return {

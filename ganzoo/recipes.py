@@ -1,0 +1,160 @@
+"""Recipes: the YAML files in `zoo_configs/`, read and checked.
+
+A recipe names the networks, objective, penalties, optimizers, data,
+training schedule and evaluation of one model. Keys are checked against
+the schema below so a typo is reported by name instead of being ignored.
+
+Example:
+    >>> from ganzoo import recipes
+    >>> recipe = recipes.get("ring8-nsgan")
+    >>> recipe["model"]["objective"]
+    'non_saturating'
+"""
+
+import difflib
+import importlib.resources
+import os
+from pathlib import Path
+
+import yaml
+
+# Section -> allowed keys (None: free-form mapping, checked by its consumer).
+SCHEMA = {
+    "name": None,
+    "family": None,
+    "description": None,
+    "paper": None,
+    "aliases": None,
+    "license": None,
+    "model": {
+        "class": None,
+        "latent_dim": None,
+        "generator": None,
+        "discriminator": None,
+        "objective": None,
+        "penalties": None,
+        "d_steps": None,
+        "ema_decay": None,
+        "seed": None,
+        "extra": None,
+    },
+    "optimizers": {"generator": None, "discriminator": None},
+    "data": {
+        "source": None,
+        "resolution": None,
+        "channels": None,
+        "num_modes": None,
+        "radius": None,
+        "std": None,
+        "size": None,
+        "spacing": None,
+    },
+    "training": {"batch_size": None, "epochs": None, "steps_per_epoch": None, "seed": None},
+    "eval": {"protocol": None, "num_samples": None, "published": None},
+    "weights": None,
+}
+REQUIRED = ("name", "model", "optimizers", "data", "training")
+
+
+def config_dir():
+    """The folder holding the recipes (repository root or installed package).
+
+    Example:
+        >>> sorted(p.name for p in config_dir().glob("*.yaml"))[:1]
+        ['dcgan-digits.yaml']
+    """
+    repo = Path(__file__).resolve().parent.parent / "zoo_configs"
+    if repo.is_dir():
+        return repo
+    return Path(str(importlib.resources.files("ganzoo.zoo_configs")))
+
+
+def _all_files():
+    return {p.stem: p for p in sorted(config_dir().glob("*.yaml"))}
+
+
+def names():
+    """Registry names: one per recipe file, plus their aliases.
+
+    Example:
+        >>> "ring8-nsgan" in names()
+        True
+    """
+    out = {}
+    for stem, path in _all_files().items():
+        out[stem] = stem
+        for alias in (parse(path).get("aliases") or []):
+            out[alias] = stem
+    return out
+
+
+def validate(recipe, source="recipe"):
+    """Check a recipe's keys against `SCHEMA`; raise ValueError naming the bad key."""
+    if not isinstance(recipe, dict):
+        raise ValueError(f"{source}: the top level must be a mapping of sections, got {type(recipe).__name__}.")
+    for key in REQUIRED:
+        if key not in recipe:
+            raise ValueError(f"{source}: missing required key {key!r}.")
+    for key, value in recipe.items():
+        if key not in SCHEMA:
+            hint = difflib.get_close_matches(key, SCHEMA, n=1)
+            raise ValueError(
+                f"{source}: unknown key {key!r}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else f"; valid keys: {', '.join(SCHEMA)}")
+            )
+        allowed = SCHEMA[key]
+        if allowed is None:
+            continue
+        if not isinstance(value, dict):
+            raise ValueError(f"{source}: {key!r} must be a mapping, got {type(value).__name__}.")
+        for sub in value:
+            if sub not in allowed:
+                hint = difflib.get_close_matches(sub, allowed, n=1)
+                raise ValueError(
+                    f"{source}: unknown key '{key}.{sub}'"
+                    + (f" (did you mean '{key}.{hint[0]}'?)" if hint else f"; valid keys: {', '.join(allowed)}")
+                )
+    for key in ("generator", "discriminator"):
+        if key not in recipe["model"]:
+            raise ValueError(f"{source}: missing required key 'model.{key}'.")
+    return recipe
+
+
+def parse(path):
+    """Read and validate one recipe file.
+
+    Example:
+        >>> recipe = parse("zoo_configs/ring8-nsgan.yaml")
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No recipe file at {path}.") from None
+    try:
+        recipe = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ValueError(f"{path}: malformed YAML{where}: {getattr(e, 'problem', e)}") from None
+    return validate(recipe, source=str(path))
+
+
+def get(name_or_path):
+    """Return the recipe for a registry name, alias, or a path to a YAML file.
+
+    Unknown names get the closest registry names as suggestions.
+
+    Example:
+        >>> get("dcgan-digits")["model"]["class"]
+        'GAN'
+    """
+    spec = os.fspath(name_or_path)
+    if spec.endswith((".yaml", ".yml")) or os.path.sep in spec:
+        return parse(spec)
+    registry = names()
+    if spec not in registry:
+        close = difflib.get_close_matches(spec, registry, n=3, cutoff=0.5)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise ValueError(f"Unknown model {spec!r}.{hint} `ganzoo list` shows every name.")
+    return parse(_all_files()[registry[spec]])

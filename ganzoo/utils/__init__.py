@@ -1,0 +1,1 @@
+"""Small helpers shared across ganzoo (image grids and PNG files in `images`)."""
