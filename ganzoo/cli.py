@@ -63,7 +63,7 @@ def main(argv=None):
         return 2
     try:
         return args.func(args) or 0
-    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as e:
+    except (ValueError, OSError, KeyError, RuntimeError, FloatingPointError) as e:
         # Errors raised for bad input are written to be read: one line, no trace.
         if os.environ.get("GANZOO_DEBUG"):
             raise

@@ -92,9 +92,6 @@ def validate(recipe, source="recipe"):
     """Check a recipe's keys against `SCHEMA`; raise ValueError naming the bad key."""
     if not isinstance(recipe, dict):
         raise ValueError(f"{source}: the top level must be a mapping of sections, got {type(recipe).__name__}.")
-    for key in REQUIRED:
-        if key not in recipe:
-            raise ValueError(f"{source}: missing required key {key!r}.")
     for key, value in recipe.items():
         if key not in SCHEMA:
             hint = difflib.get_close_matches(key, SCHEMA, n=1)
@@ -114,6 +111,9 @@ def validate(recipe, source="recipe"):
                     f"{source}: unknown key '{key}.{sub}'"
                     + (f" (did you mean '{key}.{hint[0]}'?)" if hint else f"; valid keys: {', '.join(allowed)}")
                 )
+    for key in REQUIRED:
+        if key not in recipe:
+            raise ValueError(f"{source}: missing required key {key!r}.")
     for key in ("generator", "discriminator"):
         if key not in recipe["model"]:
             raise ValueError(f"{source}: missing required key 'model.{key}'.")
