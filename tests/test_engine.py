@@ -251,3 +251,15 @@ def test_non_finite_loss_stops_with_the_step():
     data[12] = np.nan
     with pytest.raises(FloatingPointError, match=r"d_loss became nan at training step \d+"):
         gan.fit(data, batch_size=4, epochs=1, shuffle=False, verbose=0)
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="XLA compilation of the TF step")
+def test_tensorflow_step_compiles_with_xla():
+    gan = ganzoo.GAN(mlp(2, 2), mlp(2, 1), latent_dim=2, objective="wasserstein", d_steps=2,
+                     penalties=[penalties.GradientPenalty(10.0), penalties.R1(1.0, every=2),
+                                penalties.WeightClipping(1.0)], ema_decay=0.9)
+    gan.compile(jit_compile=True)
+    assert gan.jit_compile is True
+    history = gan.fit(np.random.randn(64, 2).astype("float32"), batch_size=16, epochs=1, verbose=0)
+    assert int(to_np(gan.d_optimizer.iterations.value)) == 2 * 4 + 2
+    assert np.isfinite(history.history["gp"][-1])
