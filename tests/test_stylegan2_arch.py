@@ -219,21 +219,23 @@ def test_minibatch_std_groups_like_nvidia():
 def test_generator_shapes_and_num_ws(tiny_G):
     G = tiny_G
     assert G.num_ws == 8 and G.synthesis.num_ws == 2 * int(math.log2(32)) - 2
-    z = np.random.default_rng(9).standard_normal((2, 16)).astype(np.float32)
+    # Batch 4 and the TINY_G shapes everywhere: JAX compiles each op once per shape.
+    z = np.random.default_rng(9).standard_normal((4, 16)).astype(np.float32)
     ws = np_(G.mapping(z))
-    assert ws.shape == (2, 8, 16)
+    assert ws.shape == (4, 8, 16)
     np.testing.assert_allclose(ws[:, 0], ws[:, 7])  # broadcast before truncation
     img = np_(G(z))
-    assert img.shape == (2, 32, 32, 3) and np.isfinite(img).all()
+    assert img.shape == (4, 32, 32, 3) and np.isfinite(img).all()
     np.testing.assert_allclose(img, np_(G.synthesis(ws, noise_mode="const")), atol=1e-6)
 
 
 def test_truncation_psi_zero_gives_one_image(tiny_G):
     G = tiny_G
     G.mapping.w_avg.assign(np.random.default_rng(10).standard_normal(16).astype(np.float32))
-    z = np.random.default_rng(11).standard_normal((2, 16)).astype(np.float32)
+    z = np.random.default_rng(11).standard_normal((4, 16)).astype(np.float32)
     img = np_(G(z, truncation_psi=0.0))
     np.testing.assert_allclose(img[0], img[1], atol=1e-5)
+    np.testing.assert_allclose(img[0], img[3], atol=1e-5)
     assert np.std(img) > 1e-3
     free = np_(G(z))
     assert np.abs(free[0] - free[1]).max() > 1e-3
@@ -248,8 +250,8 @@ def test_truncation_psi_zero_gives_one_image(tiny_G):
 def test_style_mixing_equals_layer_split(tiny_G):
     G = tiny_G
     rng = np.random.default_rng(12)
-    wa = np_(G.mapping(rng.standard_normal((2, 16)).astype(np.float32)))
-    wb = np_(G.mapping(rng.standard_normal((2, 16)).astype(np.float32)))
+    wa = np_(G.mapping(rng.standard_normal((4, 16)).astype(np.float32)))
+    wb = np_(G.mapping(rng.standard_normal((4, 16)).astype(np.float32)))
     mixed = np_(G.mix_styles(wa, wb, 3))
     np.testing.assert_array_equal(mixed, np.concatenate([wa[:, :3], wb[:, 3:]], axis=1))
     img = np_(G.synthesis(mixed, noise_mode="const"))
@@ -261,11 +263,11 @@ def test_style_mixing_equals_layer_split(tiny_G):
 
 
 def test_w_avg_tracks_batch_mean_in_training():
-    mapping = MappingNetwork(z_dim=8, c_dim=0, w_dim=8, num_ws=4, num_layers=2)
+    mapping = MappingNetwork(z_dim=16, c_dim=0, w_dim=16, num_ws=8, num_layers=2)
     mapping.build()
-    start = np.random.default_rng(13).standard_normal(8).astype(np.float32)
+    start = np.random.default_rng(13).standard_normal(16).astype(np.float32)
     mapping.w_avg.assign(start)
-    z = np.random.default_rng(14).standard_normal((5, 8)).astype(np.float32)
+    z = np.random.default_rng(14).standard_normal((4, 16)).astype(np.float32)
     ws = np_(mapping(z, training=False))
     np.testing.assert_allclose(np_(mapping.w_avg), start)  # inference does not update
     mapping(z, training=True)
@@ -325,11 +327,10 @@ def _trainable_count(model):
 
 
 def test_param_counts_match_nvidia_formula_small():
-    G = Generator(z_dim=24, c_dim=5, w_dim=16, img_resolution=32, mapping_kwargs=dict(num_layers=3),
-                  synthesis_kwargs=dict(channel_base=256, channel_max=32))
-    assert _trainable_count(G) == _nvidia_param_count_G(24, 5, 16, 32, 3, 256, 32, 3)
-    D = Discriminator(c_dim=5, img_resolution=32, channel_base=256, channel_max=32)
-    assert _trainable_count(D) == _nvidia_param_count_D(5, 32, 3, 256, 32)
+    G = Generator(**{**TINY_G, "c_dim": 3})
+    assert _trainable_count(G) == _nvidia_param_count_G(16, 3, 16, 32, 3, 128, 16, 2)
+    D = Discriminator(c_dim=3, img_resolution=32, channel_base=128, channel_max=16)
+    assert _trainable_count(D) == _nvidia_param_count_D(3, 32, 3, 128, 16)
     # Non-trainable: w_avg and one noise_const per conv layer.
     assert {v.name for v in G.non_trainable_weights} == {"w_avg", "noise_const"}
 
@@ -347,6 +348,19 @@ def test_config_f_1024_param_counts_built():
     G_kwargs, D_kwargs = cfg_kwargs("f", resolution=1024)
     assert _trainable_count(Generator(**G_kwargs)) == 30_370_060
     assert _trainable_count(Discriminator(**D_kwargs)) == 29_012_513
+    for cfg, res, c_dim, nmap in (("paper256", 256, 0, 8), ("cifar", 32, 10, 2)):
+        G_kwargs, D_kwargs = cfg_kwargs(cfg, resolution=res, c_dim=c_dim)
+        base = G_kwargs["synthesis_kwargs"]["channel_base"]
+        want_G = _nvidia_param_count_G(512, c_dim, 512, res, 3, base, 512, nmap)
+        assert _trainable_count(Generator(**G_kwargs)) == want_G
+        assert _trainable_count(Discriminator(**D_kwargs)) == _nvidia_param_count_D(c_dim, res, 3, base, 512) - (
+            0 if D_kwargs["architecture"] == "resnet" else _skip_params(res, base, 512))
+
+
+def _skip_params(res, base, cmax):
+    """The 1x1 residual skips a resnet D has and an 'orig' D lacks."""
+    resolutions = [2**i for i in range(3, int(math.log2(res)) + 1)]
+    return sum(min(base // r, cmax) * min(base // (r // 2), cmax) for r in resolutions)
 
 
 def test_cfg_kwargs_schedules():
@@ -374,23 +388,23 @@ def test_bad_resolution_errors(resolution):
 
 def test_bad_inputs_errors(tiny_G):
     with pytest.raises(ValueError, match=r"z must have shape \(N, 16\)"):
-        tiny_G(np.zeros((2, 15), np.float32))
+        tiny_G(np.zeros((4, 15), np.float32))
     with pytest.raises(ValueError, match=r"ws must have shape \(N, 8, 16\)"):
-        tiny_G.synthesis(np.zeros((2, 7, 16), np.float32))
+        tiny_G.synthesis(np.zeros((4, 7, 16), np.float32))
     with pytest.raises(ValueError, match="noise_mode"):
-        tiny_G(np.zeros((2, 16), np.float32), noise_mode="fixed")
+        tiny_G(np.zeros((4, 16), np.float32), noise_mode="fixed")
     with pytest.raises(ValueError, match="style_mode"):
         Generator(**{**TINY_G, "synthesis_kwargs": {**TINY_G["synthesis_kwargs"], "style_mode": "v3"}})
 
 
 def test_adain_generator_option_runs():
     G = Generator(**{**TINY_G, "synthesis_kwargs": {**TINY_G["synthesis_kwargs"], "style_mode": "adain"}})
-    img = np_(G(np.random.default_rng(17).standard_normal((2, 16)).astype(np.float32)))
-    assert img.shape == (2, 32, 32, 3) and np.isfinite(img).all() and np.std(img) > 0
+    img = np_(G(np.random.default_rng(17).standard_normal((4, 16)).astype(np.float32)))
+    assert img.shape == (4, 32, 32, 3) and np.isfinite(img).all() and np.std(img) > 0
 
 
 def test_serialization_round_trip(tiny_G, tmp_path):
-    z = np.random.default_rng(18).standard_normal((2, 16)).astype(np.float32)
+    z = np.random.default_rng(18).standard_normal((4, 16)).astype(np.float32)
     path = str(tmp_path / "g.weights.h5")
     tiny_G.save_weights(path)
     G2 = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(tiny_G))

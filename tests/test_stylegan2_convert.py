@@ -14,6 +14,7 @@ Keras networks must match the reference within 1e-4 on every backend.
 import argparse
 import contextlib
 import io
+import json
 import math
 import os
 import pickle
@@ -212,26 +213,30 @@ def nvidia_G_state(rng, c_dim):
 
 def nvidia_D_state(rng, c_dim, arch):
     sd, ff = {}, lambda: ref_filter().numpy().astype(np.float32)
-    sd[f"b{R}.fromrgb.weight"], sd[f"b{R}.fromrgb.bias"] = rng.standard_normal((ch(R), IMG, 1, 1)), rng.standard_normal(ch(R))
+    sd[f"b{R}.fromrgb.weight"] = rng.standard_normal((ch(R), IMG, 1, 1))
+    sd[f"b{R}.fromrgb.bias"] = rng.standard_normal(ch(R))
     sd[f"b{R}.fromrgb.resample_filter"] = ff()
     r = R
     while r > 4:
         p, t, o = f"b{r}", ch(r), ch(r // 2)
         sd[p + ".resample_filter"] = ff()
         for name, shape in (("conv0", (t, t, 3, 3)), ("conv1", (o, t, 3, 3))):
-            sd[f"{p}.{name}.weight"], sd[f"{p}.{name}.bias"] = rng.standard_normal(shape), 0.2 * rng.standard_normal(shape[0])
+            sd[f"{p}.{name}.weight"] = rng.standard_normal(shape)
+            sd[f"{p}.{name}.bias"] = 0.2 * rng.standard_normal(shape[0])
             sd[f"{p}.{name}.resample_filter"] = ff()
         if arch == "resnet":
             sd[p + ".skip.weight"], sd[p + ".skip.resample_filter"] = rng.standard_normal((o, t, 1, 1)), ff()
         r //= 2
     k, cm = ch(4), (ch(4) if c_dim else 1)
-    sd["b4.conv.weight"], sd["b4.conv.bias"], sd["b4.conv.resample_filter"] = rng.standard_normal((k, k + 1, 3, 3)), rng.standard_normal(k), ff()
+    sd["b4.conv.weight"], sd["b4.conv.bias"] = rng.standard_normal((k, k + 1, 3, 3)), rng.standard_normal(k)
+    sd["b4.conv.resample_filter"] = ff()
     sd["b4.fc.weight"], sd["b4.fc.bias"] = rng.standard_normal((k, 16 * k)), rng.standard_normal(k)
     sd["b4.out.weight"], sd["b4.out.bias"] = rng.standard_normal((cm, k)), rng.standard_normal(cm)
     if c_dim:
         sd["mapping.embed.weight"], sd["mapping.embed.bias"] = rng.standard_normal((cm, c_dim)), rng.standard_normal(cm)
         for i in range(8):
-            sd[f"mapping.fc{i}.weight"], sd[f"mapping.fc{i}.bias"] = rng.standard_normal((cm, cm)) / 0.01, rng.standard_normal(cm)
+            sd[f"mapping.fc{i}.weight"] = rng.standard_normal((cm, cm)) / 0.01
+            sd[f"mapping.fc{i}.bias"] = rng.standard_normal(cm)
     return {k: np.asarray(v, np.float32) for k, v in sd.items()}
 
 
@@ -276,11 +281,17 @@ class NvModule(torch.nn.Module):
         return (sys.modules["torch_utils.persistence"]._reconstruct_persistent_obj, (meta,))
 
 
-_CLASSES = [
-    (r"mapping", "MappingNetwork"), (r"synthesis", "SynthesisNetwork"), (r".*\.affine|mapping\.\w+|b4\.(fc|out)",
-     "FullyConnectedLayer"), (r"synthesis\.b\d+", "SynthesisBlock"), (r".*\.torgb", "ToRGBLayer"),
-    (r"synthesis\.b\d+\.conv\d", "SynthesisLayer"), (r"b4", "DiscriminatorEpilogue"), (r"b4\.mbstd", "MinibatchStdLayer"),
-    (r"b\d+", "DiscriminatorBlock"), (r"b\d+\.\w+", "Conv2dLayer"),
+_CLASSES = [  # (module path pattern, NVIDIA class name); first match wins
+    (r"mapping", "MappingNetwork"),
+    (r"synthesis", "SynthesisNetwork"),
+    (r".*\.affine|mapping\.\w+|b4\.(fc|out)", "FullyConnectedLayer"),
+    (r"synthesis\.b\d+", "SynthesisBlock"),
+    (r".*\.torgb", "ToRGBLayer"),
+    (r"synthesis\.b\d+\.conv\d", "SynthesisLayer"),
+    (r"b4", "DiscriminatorEpilogue"),
+    (r"b4\.mbstd", "MinibatchStdLayer"),
+    (r"b\d+", "DiscriminatorBlock"),
+    (r"b\d+\.\w+", "Conv2dLayer"),
 ]
 _BUFFERS = ("resample_filter", "noise_const", "w_avg")
 
@@ -374,6 +385,10 @@ def test_nvidia_pkl_matches_reference(name, tmp_path, sentinel):
     with traps(sentinel):  # a loader that imported or exec'd anything would touch the sentinel
         paths = convert(str(tmp_path / "net.pkl"), str(tmp_path / "out"))
     assert set(paths) == {"generator", "discriminator", "config"}
+    with open(paths["config"]) as f:
+        config = json.load(f)
+    assert config["generator"]["class_name"] == "ganzoo>StyleGAN2Generator"
+    assert config["source"] == {"path": "net.pkl", "format": "nvidia-pkl"}
     G, D = load_converted(str(tmp_path / "out"))
     assert G.get_config()["synthesis_kwargs"]["conv_clamp"] == cfg["conv_clamp"]
     assert D.architecture == cfg["d_arch"] and D.mbstd_group_size == cfg["mbstd"]
@@ -394,8 +409,14 @@ def test_nvidia_pkl_matches_reference(name, tmp_path, sentinel):
     np.testing.assert_allclose(np_(D(img, c)), want.numpy(), atol=1e-4, rtol=1e-5)
 
 
-def test_layout_errors_name_the_keys():
+def test_layout_errors_name_the_keys(tmp_path):
     sd = nvidia_G_state(np.random.default_rng(1), 0)
+    D_sd = nvidia_D_state(np.random.default_rng(1), 0, "resnet")
+    pruned = {k: v for k, v in sd.items() if k != "synthesis.b16.conv0.noise_const"}
+    write_nvidia_pkl(tmp_path / "pruned.pkl", pruned, D_sd, CFGS["uncond"], "")
+    with pytest.raises(LayoutError, match=r"generator \(G_ema\) layout does not match: missing keys: "
+                                          r"synthesis\.b16\.conv0\.noise_const$"):
+        convert(str(tmp_path / "pruned.pkl"), str(tmp_path / "out"))
     kwargs = dict(z_dim=Z, w_dim=W, img_resolution=R, mapping_kwargs=dict(num_layers=NMAP),
                   synthesis_kwargs=dict(channel_base=BASE, channel_max=CMAX))
     bad = dict(sd)
@@ -410,6 +431,24 @@ def test_layout_errors_name_the_keys():
     bad = dict(sd, **{"synthesis.b8.resample_filter": np.full((4, 4), 1 / 16, np.float32)})
     with pytest.raises(LayoutError, match="resample_filter"):
         build_generator(bad, kwargs)
+
+
+def test_init_kwargs_translation():
+    from ganzoo.convert.stylegan2 import discriminator_kwargs_from_nvidia, generator_kwargs_from_nvidia
+
+    # stylegan3's networks_stylegan2 keeps synthesis options at the top level.
+    sg3 = dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=256, img_channels=3, mapping_kwargs=dict(num_layers=2),
+               channel_base=16384, channel_max=512, num_fp16_res=4, conv_clamp=256,
+               fused_modconv_default="inference_only")
+    want = dict(channel_base=16384, channel_max=512, conv_clamp=256)
+    assert generator_kwargs_from_nvidia(sg3)["synthesis_kwargs"] == want
+    with pytest.raises(LayoutError, match=r"unsupported architecture options \['num_critical'\]"):
+        generator_kwargs_from_nvidia(dict(sg3, mapping_kwargs=dict(num_layers=2, num_critical=2)))
+    d = discriminator_kwargs_from_nvidia(dict(
+        c_dim=10, img_resolution=32, img_channels=3, architecture="orig", block_kwargs=dict(freeze_layers=2),
+        epilogue_kwargs=dict(mbstd_group_size=32), mapping_kwargs=dict(num_layers=2)))
+    assert d == dict(c_dim=10, img_resolution=32, img_channels=3, architecture="orig", mbstd_group_size=32,
+                     mapping_kwargs=dict(num_layers=2))
 
 
 def test_unknown_pickle_content_is_rejected(tmp_path, monkeypatch):
@@ -487,14 +526,16 @@ def _to_rosinality(G_sd, D_sd):
 
     def styled(dst, src, noise_idx):
         g[f"{dst}.conv.weight"] = G_sd[f"{src}.weight"][None]
-        g[f"{dst}.conv.modulation.weight"], g[f"{dst}.conv.modulation.bias"] = G_sd[f"{src}.affine.weight"], G_sd[f"{src}.affine.bias"]
+        g[f"{dst}.conv.modulation.weight"] = G_sd[f"{src}.affine.weight"]
+        g[f"{dst}.conv.modulation.bias"] = G_sd[f"{src}.affine.bias"]
         g[f"{dst}.noise.weight"] = G_sd[f"{src}.noise_strength"].reshape(1)
         g[f"{dst}.activate.bias"] = G_sd[f"{src}.bias"]
         g[f"noises.noise_{noise_idx}"] = G_sd[f"{src}.noise_const"][None, None]
 
     def torgb(dst, src):
         g[f"{dst}.conv.weight"] = G_sd[f"{src}.weight"][None]
-        g[f"{dst}.conv.modulation.weight"], g[f"{dst}.conv.modulation.bias"] = G_sd[f"{src}.affine.weight"], G_sd[f"{src}.affine.bias"]
+        g[f"{dst}.conv.modulation.weight"] = G_sd[f"{src}.affine.weight"]
+        g[f"{dst}.conv.modulation.bias"] = G_sd[f"{src}.affine.bias"]
         g[f"{dst}.bias"] = G_sd[f"{src}.bias"].reshape(1, -1, 1, 1)
 
     styled("conv1", "synthesis.b4.conv1", 0)
@@ -508,10 +549,11 @@ def _to_rosinality(G_sd, D_sd):
     d = {"convs.0.0.weight": D_sd[f"b{R}.fromrgb.weight"], "convs.0.1.bias": D_sd[f"b{R}.fromrgb.bias"]}
     for j, r in enumerate(reversed(res[1:]), start=1):
         p = f"b{r}"
-        d.update({f"convs.{j}.conv1.0.weight": D_sd[p + ".conv0.weight"], f"convs.{j}.conv1.1.bias": D_sd[p + ".conv0.bias"],
-                  f"convs.{j}.conv2.0.kernel": blur / 4, f"convs.{j}.conv2.1.weight": D_sd[p + ".conv1.weight"],
-                  f"convs.{j}.conv2.2.bias": D_sd[p + ".conv1.bias"], f"convs.{j}.skip.0.kernel": blur / 4,
-                  f"convs.{j}.skip.1.weight": D_sd[p + ".skip.weight"]})
+        q = f"convs.{j}"
+        d.update({f"{q}.conv1.0.weight": D_sd[p + ".conv0.weight"], f"{q}.conv1.1.bias": D_sd[p + ".conv0.bias"],
+                  f"{q}.conv2.0.kernel": blur / 4, f"{q}.conv2.1.weight": D_sd[p + ".conv1.weight"],
+                  f"{q}.conv2.2.bias": D_sd[p + ".conv1.bias"], f"{q}.skip.0.kernel": blur / 4,
+                  f"{q}.skip.1.weight": D_sd[p + ".skip.weight"]})
     d.update({"final_conv.0.weight": D_sd["b4.conv.weight"], "final_conv.1.bias": D_sd["b4.conv.bias"],
               "final_linear.0.weight": D_sd["b4.fc.weight"], "final_linear.0.bias": D_sd["b4.fc.bias"],
               "final_linear.1.weight": D_sd["b4.out.weight"], "final_linear.1.bias": D_sd["b4.out.bias"]})

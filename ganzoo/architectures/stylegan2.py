@@ -35,7 +35,9 @@ from ganzoo.layers.stylegan import (
     upsample2d,
 )
 
-_register = keras.saving.register_keras_serializable(package="ganzoo")
+def _register(cls):
+    # Registered as "ganzoo>StyleGAN2<Class>" so other families can have a `Generator` too.
+    return keras.saving.register_keras_serializable(package="ganzoo", name=f"StyleGAN2{cls.__name__}")(cls)
 
 # stylegan2-ada-pytorch train.py `cfg_specs`: feature-map multiplier, mapping
 # depth and minibatch-stddev group. 'f' is the original StyleGAN2 config F
@@ -277,7 +279,9 @@ class SynthesisBlock(keras.layers.Layer):
         self.conv1 = SynthesisLayer(self.out_channels, self.out_channels, name="conv1", **layer_kwargs)
         self.torgb = None
         if self.is_last or architecture == "skip":
-            self.torgb = ToRGB(self.img_channels, self.out_channels, self.w_dim, conv_clamp=self.conv_clamp, name="torgb")
+            self.torgb = ToRGB(
+                self.img_channels, self.out_channels, self.w_dim, conv_clamp=self.conv_clamp, name="torgb"
+            )
         self.num_conv = 1 + (self.conv0 is not None)
         self.num_torgb = int(self.torgb is not None)
 
@@ -406,7 +410,9 @@ class Generator(keras.Model):
     training and 'const' otherwise. For style mixing / W-space work, call
     `G.mapping(z, c)` to get ws (N, num_ws, w_dim), edit them (see
     `mix_styles`), then `G.synthesis(ws, noise_mode=...)`. `G.mapping.w_avg`
-    is the tracked mean w.
+    is the tracked mean w (a non-trainable variable); it moves only when
+    `update_w_avg` is true (default: `training`), so a training step can call
+    the mapping several times and update the average once.
 
     Example:
         >>> import numpy as np
@@ -530,7 +536,9 @@ class DiscriminatorBlock(keras.layers.Layer):
         if self.in_channels == 0:
             self.fromrgb = EqualizedConv2D(t, 1, in_channels=self.img_channels, name="fromrgb", **common)
         self.conv0 = EqualizedConv2D(t, 3, in_channels=t, name="conv0", **common)
-        self.conv1 = EqualizedConv2D(o, 3, in_channels=t, down=2, resample_filter=self.resample_filter, name="conv1", **common)
+        self.conv1 = EqualizedConv2D(
+            o, 3, in_channels=t, down=2, resample_filter=self.resample_filter, name="conv1", **common
+        )
         self.skip = None
         if architecture == "resnet":
             self.skip = EqualizedConv2D(
@@ -593,7 +601,8 @@ class DiscriminatorEpilogue(keras.layers.Layer):
         if self.mbstd_num_channels > 0:
             self.mbstd = MinibatchStdLayer(self.mbstd_group_size, self.mbstd_num_channels, name="mbstd")
         self.conv = EqualizedConv2D(
-            c, 3, in_channels=c + self.mbstd_num_channels, activation=activation, conv_clamp=self.conv_clamp, name="conv"
+            c, 3, in_channels=c + self.mbstd_num_channels, activation=activation, conv_clamp=self.conv_clamp,
+            name="conv",
         )
         self.fc = EqualizedDense(c, in_features=c * self.resolution**2, activation=activation, name="fc")
         self.out = EqualizedDense(self.cmap_dim or 1, in_features=c, name="out")

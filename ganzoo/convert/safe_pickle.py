@@ -36,7 +36,12 @@ LEGACY_PROTOCOL_VERSION = 1001
 
 
 class UnsafePickleError(pickle.UnpicklingError, ValueError):
-    """Raised when a pickle references a global outside the allow-list (or a malformed record)."""
+    """Raised when a pickle references a global outside the allow-list (or a malformed record).
+
+    Example:
+        >>> issubclass(UnsafePickleError, pickle.UnpicklingError)
+        True
+    """
 
 
 class PersistentObject:
@@ -65,7 +70,12 @@ class PersistentObject:
 
 
 class EasyDict(dict):
-    """Stand-in for `dnnlib.util.EasyDict` (a dict with attribute access)."""
+    """Stand-in for `dnnlib.util.EasyDict` (a dict with attribute access).
+
+    Example:
+        >>> EasyDict(z_dim=512).z_dim
+        512
+    """
 
     def __getattr__(self, name):
         try:
@@ -75,7 +85,13 @@ class EasyDict(dict):
 
 
 class TorchModuleStub:
-    """Stand-in for a plain `torch.nn` module inside a pickle: keeps its state only."""
+    """Stand-in for a plain `torch.nn` module inside a pickle: keeps its state only.
+
+    Example:
+        >>> stub = TorchModuleStub(); stub.__setstate__({"_parameters": {}})
+        >>> stub.state
+        {'_parameters': {}}
+    """
 
     def __setstate__(self, state):
         self.state = dict(state)

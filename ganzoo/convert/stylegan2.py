@@ -29,7 +29,12 @@ CONFIG_FORMAT = "ganzoo-stylegan2-convert/1"
 
 
 class LayoutError(ValueError):
-    """The source weights do not match the StyleGAN2 layout ganzoo expects."""
+    """The source weights do not match the StyleGAN2 layout ganzoo expects.
+
+    Example:
+        >>> str(LayoutError("missing keys: b4.fc.weight"))
+        'missing keys: b4.fc.weight'
+    """
 
 
 # ----------------------------------------------------------------------------
@@ -191,7 +196,9 @@ def assign_state_dict(targets, state_dict, what, resample_filter=(1, 3, 3, 1)):
 _MAPPING_KEYS = {"num_layers", "embed_features", "layer_features", "activation", "lr_multiplier", "w_avg_beta"}
 _SYNTHESIS_KEYS = {"channel_base", "channel_max", "conv_clamp", "architecture", "resample_filter", "use_noise",
                    "activation"}
-_IGNORED_KEYS = {"num_fp16_res", "fp16_channels_last", "channels_last", "freeze_layers", "class_name"}
+# Performance-only options (fp16, memory format, fused conv) and Freeze-D do not change the math.
+_IGNORED_KEYS = {"num_fp16_res", "fp16_channels_last", "channels_last", "freeze_layers", "class_name",
+                 "fused_modconv_default"}
 
 
 def _pick(kwargs, allowed, what):
@@ -204,6 +211,9 @@ def _pick(kwargs, allowed, what):
 def generator_kwargs_from_nvidia(init_kwargs):
     """Translate a stylegan2-ada `Generator` `_init_kwargs` into ganzoo `Generator` kwargs.
 
+    stylegan3's `networks_stylegan2.Generator` takes the synthesis options at
+    the top level instead of in `synthesis_kwargs`; both spellings are read.
+
     Example:
         >>> generator_kwargs_from_nvidia(dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=256, img_channels=3,
         ...     synthesis_kwargs=dict(channel_base=16384, num_fp16_res=4)))["synthesis_kwargs"]
@@ -212,7 +222,9 @@ def generator_kwargs_from_nvidia(init_kwargs):
     kw = dict(init_kwargs)
     out = {k: kw.pop(k) for k in ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels") if k in kw}
     out["mapping_kwargs"] = _pick(dict(kw.pop("mapping_kwargs", {}) or {}), _MAPPING_KEYS, "G mapping_kwargs")
-    out["synthesis_kwargs"] = _pick(dict(kw.pop("synthesis_kwargs", {}) or {}), _SYNTHESIS_KEYS, "G synthesis_kwargs")
+    synthesis = dict(kw.pop("synthesis_kwargs", {}) or {})
+    synthesis.update({k: kw.pop(k) for k in list(kw) if k in _SYNTHESIS_KEYS | _IGNORED_KEYS})
+    out["synthesis_kwargs"] = _pick(synthesis, _SYNTHESIS_KEYS, "G synthesis_kwargs")
     kw.pop("epochs", None)  # some forks record a training counter here
     _pick(kw, set(), "G kwargs")
     return out
@@ -242,6 +254,12 @@ def discriminator_kwargs_from_nvidia(init_kwargs):
     return out
 
 
+def _shape(sd, name):
+    if name not in sd:
+        raise LayoutError(f"cannot infer the architecture: no {name} in the weights")
+    return np.shape(sd[name])
+
+
 def _channel_schedule(channels):
     """channel_base / channel_max reproducing `{res: ch}` under min(base // res, max)."""
     channel_max = max(channels.values())
@@ -262,26 +280,26 @@ def infer_generator_kwargs(sd):
     if "mapping.fc0.weight" not in sd:
         raise LayoutError("no mapping.fc0.weight in the generator weights")
     num_layers = len([k for k in sd if re.fullmatch(r"mapping\.fc\d+\.weight", k)])
-    w_dim = sd[f"mapping.fc{num_layers - 1}.weight"].shape[0]
-    embed = sd["mapping.embed.weight"].shape if "mapping.embed.weight" in sd else (0, 0)
+    w_dim = _shape(sd, f"mapping.fc{num_layers - 1}.weight")[0]
+    embed = _shape(sd, "mapping.embed.weight") if "mapping.embed.weight" in sd else (0, 0)
     res = sorted({int(m.group(1)) for k in sd for m in [re.match(r"synthesis\.b(\d+)\.", k)] if m})
     if not res:
         raise LayoutError("no synthesis.b<res>.* weights in the generator")
-    channels = {r: sd[f"synthesis.b{r}.conv1.weight"].shape[0] for r in res}
+    channels = {r: _shape(sd, f"synthesis.b{r}.conv1.weight")[0] for r in res}
     channel_base, channel_max = _channel_schedule(channels)
     mapping = dict(num_layers=num_layers)
     if embed[0] and embed[0] != w_dim:
         mapping["embed_features"] = int(embed[0])
-    if num_layers > 1 and sd["mapping.fc0.weight"].shape[0] != w_dim:
-        mapping["layer_features"] = int(sd["mapping.fc0.weight"].shape[0])
+    if num_layers > 1 and _shape(sd, "mapping.fc0.weight")[0] != w_dim:
+        mapping["layer_features"] = int(_shape(sd, "mapping.fc0.weight")[0])
     synthesis = dict(channel_base=channel_base, channel_max=channel_max)
     if any(f"synthesis.b{r}.torgb.weight" not in sd for r in res):
         synthesis["architecture"] = "orig"
     if f"synthesis.b{res[0]}.conv1.noise_strength" not in sd:
         synthesis["use_noise"] = False
     return dict(
-        z_dim=int(sd["mapping.fc0.weight"].shape[1] - embed[0]), c_dim=int(embed[1]), w_dim=int(w_dim),
-        img_resolution=res[-1], img_channels=int(sd[f"synthesis.b{res[-1]}.torgb.weight"].shape[0]),
+        z_dim=int(_shape(sd, "mapping.fc0.weight")[1] - embed[0]), c_dim=int(embed[1]), w_dim=int(w_dim),
+        img_resolution=res[-1], img_channels=int(_shape(sd, f"synthesis.b{res[-1]}.torgb.weight")[0]),
         mapping_kwargs=mapping, synthesis_kwargs=synthesis,
     )
 
@@ -299,18 +317,18 @@ def infer_discriminator_kwargs(sd, mbstd_group_size=4):
         raise LayoutError("no b<res>.fromrgb.weight in the discriminator weights")
     top = res[-1]
     blocks = sorted({int(m.group(1)) for k in sd for m in [re.match(r"b(\d+)\.conv0\.", k)] if m})
-    channels = {r: sd[f"b{r}.conv0.weight"].shape[0] for r in blocks}
-    channels[4] = sd["b4.conv.weight"].shape[0]
+    channels = {r: _shape(sd, f"b{r}.conv0.weight")[0] for r in blocks}
+    channels[4] = _shape(sd, "b4.conv.weight")[0]
     channel_base, channel_max = _channel_schedule(channels)
     out = dict(
-        c_dim=int(sd["mapping.embed.weight"].shape[1]) if "mapping.embed.weight" in sd else 0,
-        img_resolution=top, img_channels=int(sd[f"b{top}.fromrgb.weight"].shape[1]),
+        c_dim=int(_shape(sd, "mapping.embed.weight")[1]) if "mapping.embed.weight" in sd else 0,
+        img_resolution=top, img_channels=int(_shape(sd, f"b{top}.fromrgb.weight")[1]),
         architecture="resnet" if f"b{top}.skip.weight" in sd else "orig",
         channel_base=channel_base, channel_max=channel_max, mbstd_group_size=mbstd_group_size,
-        mbstd_num_channels=int(sd["b4.conv.weight"].shape[1] - channels[4]),
+        mbstd_num_channels=int(_shape(sd, "b4.conv.weight")[1] - channels[4]),
     )
     if out["c_dim"]:
-        out["cmap_dim"] = int(sd["b4.out.weight"].shape[0])
+        out["cmap_dim"] = int(_shape(sd, "b4.out.weight")[0])
         out["mapping_kwargs"] = dict(num_layers=len([k for k in sd if re.fullmatch(r"mapping\.fc\d+\.weight", k)]))
     return out
 
@@ -433,7 +451,8 @@ def read_rosinality_pt(path):
     with torch.serialization.safe_globals([argparse.Namespace]):
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(ckpt, dict) or "g_ema" not in ckpt:
-        raise LayoutError(f"expected a rosinality checkpoint with 'g_ema', found {sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt)}")
+        found = sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise LayoutError(f"expected a rosinality checkpoint with 'g_ema', found {found}")
     g = _rosinality_g_to_nvidia({k: v.numpy() for k, v in ckpt["g_ema"].items()})
     has_w_avg = "latent_avg" in ckpt
     if has_w_avg:
@@ -572,6 +591,12 @@ def _estimate_w_avg(G, num_samples=10000, seed=0):
     G.mapping.w_avg.assign(ops.mean(ws[:, 0], axis=0))
 
 
+def _registered(model):
+    import keras
+
+    return keras.saving.get_registered_name(type(model))
+
+
 def convert(src, out_dir):
     """Convert `src` into `out_dir/{generator,discriminator}.weights.h5` + `config.json`.
 
@@ -594,12 +619,12 @@ def convert(src, out_dir):
     paths = {"generator": os.path.join(out_dir, "generator.weights.h5")}
     G.save_weights(paths["generator"])
     config = {"format": CONFIG_FORMAT, "source": info,
-              "generator": {"class_name": "ganzoo>Generator", "config": G.get_config()}}
+              "generator": {"class_name": _registered(G), "config": G.get_config()}}
     if source.get("D") is not None:
         D = build_discriminator(*source["D"])
         paths["discriminator"] = os.path.join(out_dir, "discriminator.weights.h5")
         D.save_weights(paths["discriminator"])
-        config["discriminator"] = {"class_name": "ganzoo>Discriminator", "config": D.get_config()}
+        config["discriminator"] = {"class_name": _registered(D), "config": D.get_config()}
     paths["config"] = os.path.join(out_dir, "config.json")
     with open(paths["config"], "w") as f:
         json.dump(config, f, indent=2, sort_keys=True)

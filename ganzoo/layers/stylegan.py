@@ -60,6 +60,7 @@ def bias_act(x, b=None, activation="linear", gain=1.0, clamp=None):
         True
     """
     _check_activation(activation)
+    x = ops.convert_to_tensor(x)
     if b is not None:
         x = x + b
     if activation == "lrelu":
@@ -83,6 +84,7 @@ def normalize_2nd_moment(x, axis=-1, eps=1e-8):
         >>> np.allclose((y ** 2).mean(), 1.0)
         True
     """
+    x = ops.convert_to_tensor(x)
     return x * ops.rsqrt(ops.mean(ops.square(x), axis=axis, keepdims=True) + eps)
 
 
@@ -470,7 +472,7 @@ class NoiseInjection(keras.layers.Layer):
         >>> import numpy as np
         >>> noise = NoiseInjection(8)
         >>> y = noise(np.zeros((2, 8, 8, 3), "float32"), noise_mode="const")
-        >>> float(np.abs(np.asarray(y)).max())  # strength starts at zero
+        >>> float(np.abs(keras.ops.convert_to_numpy(y)).max())  # strength starts at zero
         0.0
     """
 
