@@ -121,9 +121,11 @@ def _offline():
     from huggingface_hub import constants
 
     env = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE")
-    if env is not None:
-        return env.strip().lower() in _TRUE
-    return bool(constants.is_offline_mode())
+    offline = env is not None and env.strip().lower() in _TRUE
+    # huggingface_hub reads HF_HUB_OFFLINE once, at import; keep its copy in
+    # step with the environment of this call (its HTTP layer consults it).
+    constants.HF_HUB_OFFLINE = offline
+    return offline
 
 
 def _hf_cache_dir(cache_dir):
