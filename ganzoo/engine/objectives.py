@@ -22,6 +22,8 @@ import abc
 import keras  # noqa: F401  (doc examples)
 from keras import ops
 
+from ganzoo.engine import registry
+
 
 def _mean(x):
     return ops.mean(ops.cast(x, "float32"))
@@ -53,7 +55,6 @@ class Objective(abc.ABC):
 
     name = "objective"
     needs_features = False
-    needs_real_in_g = False
 
     @abc.abstractmethod
     def d_loss(self, real, fake):
@@ -287,14 +288,5 @@ def get(identifier):
     """
     if isinstance(identifier, Objective):
         return identifier
-    config = {}
-    if isinstance(identifier, dict):
-        config = dict(identifier.get("config", {}))
-        identifier = identifier.get("name")
-    if isinstance(identifier, str):
-        key = ALIASES.get(identifier.lower(), identifier.lower())
-        if key in OBJECTIVES:
-            return OBJECTIVES[key](**config)
-    valid = ", ".join(sorted(OBJECTIVES) + sorted(ALIASES))
-    raise ValueError(f"Unknown objective {identifier!r}. Valid names: {valid}.")
+    return registry.resolve(identifier, OBJECTIVES, ALIASES, "objective")
 

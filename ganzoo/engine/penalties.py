@@ -18,7 +18,7 @@ import abc
 import keras
 from keras import ops
 
-from ganzoo.engine import autodiff
+from ganzoo.engine import autodiff, registry
 
 _EPS = 1e-12  # inside sqrt: the norm's gradient is finite at g = 0
 
@@ -253,13 +253,4 @@ def get(identifier):
     """
     if isinstance(identifier, (Penalty, WeightClipping)):
         return identifier
-    config = {}
-    if isinstance(identifier, dict):
-        config = dict(identifier.get("config", {}))
-        identifier = identifier.get("name")
-    if isinstance(identifier, str):
-        key = ALIASES.get(identifier.lower(), identifier.lower())
-        if key in PENALTIES:
-            return PENALTIES[key](**config)
-    valid = ", ".join(sorted(PENALTIES) + sorted(ALIASES))
-    raise ValueError(f"Unknown penalty {identifier!r}. Valid names: {valid}.")
+    return registry.resolve(identifier, PENALTIES, ALIASES, "penalty")
