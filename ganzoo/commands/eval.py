@@ -15,7 +15,14 @@ import tempfile
 
 
 def add_parser(subparsers):
-    """Register `ganzoo eval` on an argparse subparsers object."""
+    """Register `ganzoo eval` on an argparse subparsers object.
+
+    Example:
+    >>> import argparse
+    >>> sub = argparse.ArgumentParser().add_subparsers()
+    >>> add_parser(sub).parse_args(["dcgan", "--metric", "fid,kid"]).metric
+    'fid,kid'
+    """
     p = subparsers.add_parser(
         "eval",
         help="FID / IS / KID / precision-recall of a model, or reference statistics",
@@ -59,7 +66,7 @@ def _write_text(path, text):
 
 
 def _build_stats(args):
-    from ganzoo.metrics.inception import load_inception
+    from ganzoo.metrics.extractor import load_inception
     from ganzoo.metrics.reference import compute_reference_stats
 
     if args.model:
@@ -77,7 +84,13 @@ def _build_stats(args):
 
 
 def run(args):
-    """Run `ganzoo eval`; returns the exit status."""
+    """Run `ganzoo eval`; returns the exit status.
+
+    Example:
+    >>> from ganzoo import cli
+    >>> cli.main(["eval", "--stats", "data/real", "--out", "real.npz"])  # doctest: +SKIP
+    0
+    """
     from ganzoo.metrics.evaluate import check_metrics
 
     if args.stats:
@@ -92,7 +105,7 @@ def run(args):
 
     import ganzoo
     from ganzoo.metrics.evaluate import evaluate
-    from ganzoo.metrics.inception import load_inception
+    from ganzoo.metrics.extractor import load_inception
 
     extractor = load_inception(weights=args.weights, batch_size=args.batch_size)
     model = ganzoo.load(args.model)
