@@ -74,18 +74,18 @@ class InceptionExtractor:
         batch_size = int(batch_size or self.batch_size)
         if images.shape[-1] == 1:
             images = np.repeat(images, 3, axis=-1)
-        n, h, w, c = images.shape
-        # JAX compiles one program per input shape: a short last batch is
-        # padded to a shape already compiled rather than compiled anew.
+        n = len(images)
+        # JAX compiles the network once per batch size: a short last batch is
+        # padded to a size already compiled rather than compiled anew.
         pad = keras.backend.backend() == "jax"
         pools, logits = [], []
         for start in range(0, n, batch_size):
             batch = images[start : start + batch_size]
             size = len(batch)
-            if pad and size < batch_size and (batch_size, h, w, c) in self._compiled:
+            if pad and size < batch_size and batch_size in self._compiled:
                 filler = np.zeros((batch_size - size,) + batch.shape[1:], batch.dtype)
                 batch = np.concatenate([batch, filler])
-            self._compiled.add(batch.shape)
+            self._compiled.add(len(batch))
             # The legacy resize runs eagerly: it needs the static input size,
             # while the network is compiled once for 299x299.
             resized = resize_bilinear_tf1(batch.astype("float32"), (INPUT_SIZE, INPUT_SIZE))

@@ -20,8 +20,8 @@ def inception_score(logits, splits=10, shuffle=True, seed=2020):
     (torch-fidelity's default), so the result does not depend on sample order.
 
     Example:
-    >>> one_hot = np.eye(10)[np.arange(100) % 10] * 50.0   # confident, all classes
-    >>> mean, std = inception_score(one_hot, splits=10)
+    >>> one_hot = np.eye(10)[np.arange(100) % 10] * 50.0   # confident, 10 classes equally
+    >>> mean, std = inception_score(one_hot, splits=1)
     >>> round(mean, 3), round(std, 3)
     (10.0, 0.0)
     """
