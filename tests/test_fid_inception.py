@@ -38,7 +38,8 @@ def _import_pytorch_fid():
 
         return module
     except ImportError:
-        pytest.skip("pytorch-fid not installed: pip install --no-deps pytorch-fid==0.3.0 torchvision")
+        # A required test dependency (the `reference` extra): fail, never skip.
+        pytest.fail("pytorch-fid is not installed: pip install -e '.[reference]'")
     except RuntimeError:
         pass  # torchvision's C++ ops do not load (CUDA wheel on CPU torch)
     for name in list(sys.modules):

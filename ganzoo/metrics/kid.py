@@ -10,6 +10,8 @@ import warnings
 
 import numpy as np
 
+from ganzoo.metrics._features import feature_pair
+
 
 def polynomial_kernel(x, y, degree=3, gamma=None, coef0=1.0):
     """k(x, y) = (gamma x.y + coef0)^degree, with gamma = 1 / dim by default.
@@ -61,15 +63,7 @@ def kernel_inception_distance(
     >>> abs(mean) < 3 * std + 1e-3
     True
     """
-    real = np.asarray(real_features, np.float64)
-    fake = np.asarray(fake_features, np.float64)
-    for name, f in (("real_features", real), ("fake_features", fake)):
-        if f.ndim != 2:
-            raise ValueError(f"{name} must be a 2-D array (num_samples, dim), got shape {f.shape}")
-    if real.shape[1] != fake.shape[1]:
-        raise ValueError(
-            f"real and fake features have different dimensions: {real.shape[1]} and {fake.shape[1]}"
-        )
+    real, fake = feature_pair(real_features, fake_features)
     size = min(int(subset_size), len(real), len(fake))
     if size < 2:
         raise ValueError(

@@ -11,6 +11,8 @@ by default, as torch-fidelity's default extractor does).
 
 import numpy as np
 
+from ganzoo.metrics._features import feature_pair
+
 
 def _pairwise_distances(a, b):
     # |a|^2 + |b|^2 - 2 a.b in float64, clipped at 0 against rounding.
@@ -53,15 +55,7 @@ def precision_recall(real_features, fake_features, k=3, batch_size=2000):
     >>> pr["precision"], pr["recall"]
     (0.0, 0.0)
     """
-    real = np.asarray(real_features, np.float64)
-    fake = np.asarray(fake_features, np.float64)
-    for name, f in (("real_features", real), ("fake_features", fake)):
-        if f.ndim != 2:
-            raise ValueError(f"{name} must be a 2-D array (num_samples, dim), got shape {f.shape}")
-    if real.shape[1] != fake.shape[1]:
-        raise ValueError(
-            f"real and fake features have different dimensions: {real.shape[1]} and {fake.shape[1]}"
-        )
+    real, fake = feature_pair(real_features, fake_features)
     real_radii = knn_radii(real, k, batch_size)
     fake_radii = knn_radii(fake, k, batch_size)
     return {
