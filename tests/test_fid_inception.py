@@ -8,15 +8,13 @@ loader, and pool features and logits must agree to 1e-4 relative.
 pytorch-fid imports torchvision, whose only PyPI wheel is a CUDA build; with
 `pip install --no-deps torchvision` its C++ ops cannot load against CPU torch,
 so `import torchvision` fails. pytorch-fid needs only torchvision's pure-Python
-Inception modules, so `_import_pytorch_fid` imports those without running
+Inception modules, so `ganzoo.utils.pytorch_fid` imports those without running
 torchvision's `__init__` (which only registers the C++ ops).
 """
 
 import importlib
-import importlib.util
 import os
 import sys
-import types
 
 import h5py
 import numpy as np
@@ -28,32 +26,17 @@ from ganzoo.metrics import inception_weights  # noqa: E402
 from ganzoo.metrics.extractor import check_images  # noqa: E402
 from ganzoo.metrics.extractor import load_inception  # noqa: E402
 from ganzoo.metrics.inception import NUM_CLASSES  # noqa: E402
+from ganzoo.utils.pytorch_fid import import_pytorch_fid  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _import_pytorch_fid():
     try:
-        import pytorch_fid.inception as module
-
-        return module
+        return import_pytorch_fid()
     except ImportError:
         # A required test dependency (the `reference` extra): fail, never skip.
         pytest.fail("pytorch-fid is not installed: pip install -e '.[reference]'")
-    except RuntimeError:
-        pass  # torchvision's C++ ops do not load (CUDA wheel on CPU torch)
-    for name in list(sys.modules):
-        if name.split(".")[0] in ("torchvision", "pytorch_fid"):
-            del sys.modules[name]
-    spec = importlib.util.find_spec("torchvision")
-    package = types.ModuleType("torchvision")
-    package.__path__ = list(spec.submodule_search_locations)
-    package.__spec__ = spec
-    sys.modules["torchvision"] = package
-    package.__version__ = importlib.import_module("torchvision.version").__version__
-    import pytorch_fid.inception as module
-
-    return module
 
 
 def _randomize(state, seed=0):

@@ -53,32 +53,6 @@ def bench_ganzoo(batch_sizes, size, batches):
     return {bs: _time(lambda x: extractor(x, batch_size=len(x)), _images(bs, size), batches) for bs in batch_sizes}
 
 
-def _import_pytorch_fid():
-    # torchvision from PyPI is a CUDA build whose C++ ops fail on CPU torch;
-    # pytorch-fid only needs its pure-Python Inception modules.
-    import importlib
-    import importlib.util
-    import types
-
-    try:
-        import pytorch_fid.inception as module
-
-        return module
-    except RuntimeError:
-        for name in list(sys.modules):
-            if name.split(".")[0] in ("torchvision", "pytorch_fid"):
-                del sys.modules[name]
-    spec = importlib.util.find_spec("torchvision")
-    package = types.ModuleType("torchvision")
-    package.__path__ = list(spec.submodule_search_locations)
-    package.__spec__ = spec
-    sys.modules["torchvision"] = package
-    package.__version__ = importlib.import_module("torchvision.version").__version__
-    import pytorch_fid.inception as module
-
-    return module
-
-
 def bench_pytorch_fid(batch_sizes, size, batches):
     """Images/s of pytorch-fid's InceptionV3([3]) (its own pipeline: float [0, 1] NCHW input).
 
@@ -88,7 +62,9 @@ def bench_pytorch_fid(batch_sizes, size, batches):
     """
     import torch
 
-    module = _import_pytorch_fid()
+    from ganzoo.utils.pytorch_fid import import_pytorch_fid
+
+    module = import_pytorch_fid()
     built = []
     original_builder, original_loader = module._inception_v3, module.load_state_dict_from_url
 
