@@ -20,6 +20,7 @@ _LAZY = {
     "load": ("ganzoo.presets", "load"),
     "list_models": ("ganzoo.presets", "list_models"),
     "push_to_hub": ("ganzoo.hub", "push_to_hub"),
+    "prepare_finetune": ("ganzoo.finetune", "prepare_finetune"),
     "objectives": ("ganzoo.engine.objectives", None),
     "penalties": ("ganzoo.engine.penalties", None),
     "layers": ("ganzoo.layers", None),

@@ -10,6 +10,11 @@ saves a grid of samples from fixed latents each epoch, as PNG and, when a
 Both sample through `model.generate(n, seed=...)` (float NHWC in [-1, 1],
 EMA weights when the model has them), the interface of `ganzoo.GAN`.
 
+Under multi-process training (`ganzoo.distribute`, torch) only rank 0
+samples, computes metrics and writes files; GANMetrics then broadcasts its
+numbers so every rank's logs agree (an `EarlyStopping(monitor="fid")` stops
+all ranks at the same epoch instead of leaving the others waiting).
+
 Example:
     >>> gan.fit(images, epochs=50, callbacks=[
     ...     GANMetrics(reference="cifar10_train.npz", num_samples=10000, every_n_epochs=5),
@@ -25,6 +30,7 @@ import warnings
 
 import keras
 
+from ganzoo import distribute
 from ganzoo.utils.images import make_grid
 from ganzoo.utils.images import save_png
 from ganzoo.utils.images import to_uint8
@@ -109,6 +115,8 @@ class GANMetrics(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         from ganzoo.metrics.reference import load_reference
 
+        if not distribute.is_chief():
+            return
         if self.extractor is None:
             from ganzoo.metrics.extractor import load_inception
 
@@ -128,6 +136,12 @@ class GANMetrics(keras.callbacks.Callback):
             return
         from ganzoo.metrics.evaluate import evaluate
 
+        keys = [key for metric in self.metrics for key in _LOG_KEYS[metric]]
+        if not distribute.is_chief():
+            values = distribute.broadcast_floats([0.0] * len(keys))  # receive rank 0's
+            if logs is not None:
+                logs.update(zip(keys, values))
+            return
         model = self.model
         result = evaluate(
             lambda n, seed: _generate(model, n, seed, "GANMetrics"),
@@ -140,10 +154,9 @@ class GANMetrics(keras.callbacks.Callback):
             progress=bool(self.verbose),
         )
         self.results.append({"epoch": epoch + 1, **result})
+        values = distribute.broadcast_floats([float(result[key]) for key in keys])
         if logs is not None:
-            for metric in self.metrics:
-                for key in _LOG_KEYS[metric]:
-                    logs[key] = float(result[key])
+            logs.update(zip(keys, values))
 
 
 def _sibling_callbacks(callback):
@@ -209,6 +222,8 @@ class SampleGrid(keras.callbacks.Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None):
+        if not distribute.is_chief():
+            return
         log_dir = self.tensorboard
         if log_dir is None:
             for cb in _sibling_callbacks(self):
@@ -231,7 +246,7 @@ class SampleGrid(keras.callbacks.Callback):
             self._writer = tf.summary.create_file_writer(os.path.join(os.fspath(log_dir), "samples"))
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every_n_epochs:
+        if (epoch + 1) % self.every_n_epochs or not distribute.is_chief():
             return
         images = _generate(self.model, self.num_samples, self.seed, "SampleGrid")
         if images.ndim != 4 or images.shape[-1] not in (1, 3, 4):

@@ -34,6 +34,14 @@ def build_parser():
         prog="ganzoo",
         description="GAN model zoo for Keras 3 (TensorFlow, JAX, PyTorch). "
         "The backend is chosen with KERAS_BACKEND or --backend.",
+        epilog="examples:\n"
+        "  ganzoo list\n"
+        "  ganzoo sample dcgan-digits -n 64 --out grid.png      # embedded, works offline\n"
+        "  ganzoo train ring8-nsgan --out runs/ring8\n"
+        "  ganzoo train ring8-nsgan --out runs/ring8b --resume runs/ring8 --epochs 5\n"
+        "  ganzoo push runs/ring8/preset me/ring8-nsgan --private --token-file ~/.hf_token\n"
+        "Run `ganzoo COMMAND --help` for each command's options; GANZOO_DEBUG=1 shows tracebacks.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--backend",

@@ -66,7 +66,9 @@ def config_dir():
     repo = Path(__file__).resolve().parent.parent / "zoo_configs"
     if repo.is_dir():
         return repo
-    return Path(str(importlib.resources.files("ganzoo.zoo_configs")))
+    # ganzoo.zoo_configs has no __init__.py: files() of a namespace package is a
+    # MultiplexedPath whose str() is not a path, so go through the parent package.
+    return Path(str(importlib.resources.files("ganzoo") / "zoo_configs"))
 
 
 def _all_files():

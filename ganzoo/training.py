@@ -73,7 +73,12 @@ def make_dataset(recipe, epochs, seed, data=None):
 
 
 def evaluate(gan, recipe, seed=0):
-    """The recipe's evaluation protocol; toy recipes use `mode_coverage`."""
+    """The recipe's evaluation protocol: `mode_coverage` for toy recipes,
+    `ganzoo.metrics.digits` for `eval.protocol: digits_classifier`; else nothing.
+
+    Example:
+        >>> evaluate(gan, recipes.get("ring8-nsgan"))["modes"]
+    """
     eval_cfg = recipe.get("eval") or {}
     if recipe["data"].get("source") in TOY_SOURCES:
         from ganzoo.metrics.mode_coverage import mode_coverage
@@ -83,6 +88,11 @@ def evaluate(gan, recipe, seed=0):
         samples = gan.generate(n, seed=seed)
         result = mode_coverage(samples, spec.centers, spec.std)
         return {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in result.items()}
+    if eval_cfg.get("protocol") == "digits_classifier":
+        from ganzoo.metrics.digits import digits_quality
+
+        report = digits_quality(gan.generate(int(eval_cfg.get("num_samples", 2000)), seed=seed))
+        return {k: report[k] for k in ("confident", "classes", "class_kl", "frechet_pca")}
     return {}
 
 
@@ -114,21 +124,83 @@ def build(recipe, seed=None):
     return gan
 
 
-def train(recipe, *, out_dir=None, epochs=None, seed=None, data=None, verbose=1, overwrite=False):
+def resume_folder(path):
+    """The preset folder to resume from: `path` itself, or `path/preset` for a `train` output folder.
+
+    Example:
+        >>> resume_folder("runs/ring8")        # written by `ganzoo train ... --out runs/ring8`
+        PosixPath('runs/ring8/preset')
+    """
+    from ganzoo.presets import CONFIG_FILE, check_preset_folder
+
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"--resume {path}: no such folder (give a preset folder or a `ganzoo train` output folder).")
+    if not (path / CONFIG_FILE).is_file() and (path / "preset").is_dir():
+        path = path / "preset"
+    check_preset_folder(path)
+    return path
+
+
+def _resume(gan, recipe, path):
+    """Load a preset's weights (and optimizer state, when saved) into a compiled GAN built from `recipe`."""
+    from ganzoo.presets import _verify_files, check_preset_folder
+
+    folder = resume_folder(path)
+    weights = check_preset_folder(folder)
+    _verify_files(folder)
+    import warnings
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            gan.load_weights(folder / weights[0])
+        # Keras skips some mismatches (optimizer slots, containers) with a warning only. A preset
+        # saved without optimizer state (embedded presets) resumes with fresh optimizers.
+        skipped = [
+            str(w.message) for w in caught
+            if "Skipping" in str(w.message) and "saved optimizer has 0 variables" not in str(w.message)
+        ]
+        if skipped:
+            raise ValueError(skipped[0].strip())
+    except (ValueError, KeyError) as e:
+        raise ValueError(
+            f"cannot resume from {folder}: its weights do not fit recipe {recipe['name']!r} ({e}); resume with "
+            "the recipe the preset was trained from (see its metadata.json)."
+        ) from None
+    return folder
+
+
+def train(
+    recipe, *, out_dir=None, epochs=None, seed=None, data=None, verbose=1, overwrite=False, resume=None,
+    distribute=None,
+):
     """Train a recipe; optionally write `metrics.json`, `samples.png`, `preset/`.
 
     Args:
         recipe: registry name, YAML path, or a recipe dict.
         out_dir: output folder (must not exist unless `overwrite`).
-        epochs: overrides `training.epochs`.
+        epochs: overrides `training.epochs` (with `resume`: epochs to add).
         seed: seeds weights, data and noise (default `training.seed` or 0).
         data: image data for image recipes (folder, array, `tfds:NAME`).
+        resume: a preset folder (or a `train` output folder, whose `preset/`
+            is used) to continue from: networks, EMA, step counter and the
+            optimizer state saved with it (fresh optimizers when the preset has
+            none, as embedded presets). The data order is reseeded with
+            `seed + step` so the resumed run sees fresh batches; the latent
+            noise stream restarts from `seed`. Also a way to fine-tune on new
+            `data` (see `ganzoo.finetune` for FreezeD).
+        distribute: a `ganzoo.distribute.DataParallel` (from
+            `ganzoo.distribute.strategy()`): the model is built and trained
+            inside it, `training.batch_size` is the global batch, and only
+            the chief process writes `out_dir`.
 
     Returns:
         `(gan, metrics)`.
 
     Example:
         >>> gan, metrics = train("ring8-nsgan", epochs=1, verbose=0)
+        >>> gan, metrics = train("ring8-nsgan", epochs=1, resume="runs/ring8")
     """
     if not isinstance(recipe, dict):
         recipe = recipes.get(recipe)
@@ -142,10 +214,20 @@ def train(recipe, *, out_dir=None, epochs=None, seed=None, data=None, verbose=1,
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}.")
 
+    from ganzoo import distribute as distribute_lib
+
+    dp = distribute or distribute_lib.DataParallel(keras.backend.backend(), 1)
     start = time.perf_counter()
-    gan = build(recipe, seed=seed)
-    x, fit_kwargs = make_dataset(recipe, epochs, seed, data=data)
-    history = gan.fit(x, epochs=epochs, verbose=verbose, **fit_kwargs)
+    with dp:
+        rank = distribute_lib.rank()  # torch joins its process group on entering
+        gan = build(recipe, seed=seed)
+        start_step, resumed_from = 0, None
+        if resume is not None:
+            resumed_from = str(_resume(gan, recipe, resume))
+            start_step = int(gan.step_counter.numpy())
+        x, fit_kwargs = make_dataset(recipe, epochs, seed + start_step, data=data)
+        x, fit_kwargs = _shard(dp, x, fit_kwargs, recipe)
+        history = gan.fit(x, epochs=epochs, verbose=verbose if rank == 0 else 0, **fit_kwargs)
     seconds = time.perf_counter() - start
 
     metrics = evaluate(gan, recipe, seed=seed + 12345)
@@ -157,12 +239,47 @@ def train(recipe, *, out_dir=None, epochs=None, seed=None, data=None, verbose=1,
             "epochs": epochs,
             "seed": seed,
             "steps": int(gan.step_counter.numpy()),
+            "replicas": dp.num_replicas,
+            **({"rank": rank} if dp.num_replicas > 1 else {}),
+            **({"resumed_from": resumed_from, "start_step": start_step} if resumed_from else {}),
             "final_logs": {k: float(v[-1]) for k, v in history.history.items()},
         }
     )
-    if out_dir is not None:
+    if out_dir is not None and rank == 0:
         _write_outputs(gan, recipe, metrics, out_dir, overwrite)
     return gan, metrics
+
+
+def _shard(dp, x, fit_kwargs, recipe):
+    """Split the training data across `dp`'s replicas (a no-op on one device).
+
+    Arrays go through `DataParallel.shard`; a `tf.data` pipeline of global
+    batches is fed whole on TensorFlow and JAX (Keras splits each batch) and,
+    under multi-process PyTorch, rebatched to `batch / world` and split so
+    each rank reads its own batches, the same number on every rank.
+    """
+    from ganzoo import distribute as distribute_lib
+
+    if dp.num_replicas == 1:
+        return x, fit_kwargs
+    batch_size = int(fit_kwargs.get("batch_size") or recipe["training"].get("batch_size", 64))
+    if isinstance(x, np.ndarray):
+        x, local = dp.shard(x, batch_size=batch_size)
+        return x, {**fit_kwargs, "batch_size": local}
+    if dp.backend != "torch":
+        return x, fit_kwargs
+    if batch_size % dp.num_replicas:
+        raise ValueError(
+            f"training.batch_size {batch_size} is not divisible by the {dp.num_replicas} processes; "
+            "use a multiple of the process count."
+        )
+    world, rank = distribute_lib.world_size(), distribute_lib.rank()
+    local = x.unbatch().batch(batch_size // world, drop_remainder=True)
+    total = int(local.cardinality())
+    local = local.shard(world, rank)
+    if total >= 0:  # finite: every rank must run the same number of steps
+        local = local.take(total // world)
+    return local, fit_kwargs
 
 
 def _write_outputs(gan, recipe, metrics, out_dir, overwrite):

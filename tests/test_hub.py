@@ -578,3 +578,116 @@ def test_push_real_gan(fake_upload, tmp_path):
     hub.push_to_hub(gan, "me/toy", token="hf_" + secrets.token_hex(8))
     files = fake_upload["upload_folder"]["files"]
     assert "config.json" in files and any(n.endswith(".weights.h5") for n in files)
+
+
+# --------------------------------------------------------------------------- registry weight sources
+
+
+def _tiny_ring_recipe(name):
+    from ganzoo import recipes
+
+    recipe = recipes.get("ring8-nsgan")
+    recipe["name"] = name
+    recipe["model"]["generator"]["hidden"] = [8]
+    recipe["model"]["discriminator"]["hidden"] = [8]
+    return recipe
+
+
+def test_registry_sources_try_in_order_and_convert_once(fake_hub, monkeypatch, capsys):
+    import numpy as np
+
+    from ganzoo import sources
+    from ganzoo.convert import CONVERTERS, register_converter
+    from ganzoo.training import build
+
+    recipe = _tiny_ring_recipe("tiny-upstream")
+    upstream = build(recipe, seed=3)  # stands in for an official checkpoint
+    buf = io.BytesIO()
+    np.savez(buf, **{f"w{i}": w for i, w in enumerate(upstream.generator.get_weights())})
+    data = buf.getvalue()
+    fake_hub.add_commit("upstream/tiny", {"tiny.npz": data})
+    calls = []
+
+    def convert_to_preset(src_path, out_dir, *, recipe=None):
+        calls.append(src_path)
+        with np.load(src_path, allow_pickle=False) as f:
+            weights = [f[f"w{i}"] for i in range(len(f.files))]
+        gan = build(recipe, seed=0)
+        gan.generator.set_weights(weights)
+        for ema, v in zip(gan.ema_weights, gan.generator.trainable_variables):
+            ema.assign(v.value)
+        return gan.save_to_preset(out_dir, recipe=recipe, samples=False, license="cc-by-nc-4.0")
+
+    register_converter("tiny-test", convert_to_preset)
+    try:
+        converted = {"hub": "upstream/tiny", "filename": "tiny.npz", "sha256": _sha(data), "converter": "tiny-test",
+                     "license": "cc-by-nc-4.0", "license_url": "https://creativecommons.org/licenses/by-nc/4.0/"}
+        recipe["weights"] = {"sources": [{"hub": "ganzoo-test/not-there"}, converted]}
+        gan = sources.load_from_sources(recipe)
+        expected = upstream.generate(8, seed=0, use_ema=False)
+        np.testing.assert_allclose(gan.generate(8, seed=0), expected, atol=1e-6)
+        assert len(calls) == 1
+        assert "tiny-upstream is distributed under the cc-by-nc-4.0 license" in capsys.readouterr().err
+        folder = sources.converted_dir(recipe, converted)
+        assert folder.is_dir() and folder.name == f"tiny-upstream-{_sha(data)[:16]}"
+        assert sources.cache_status(recipe) == "yes"
+
+        # Next time: no network, no conversion, no second notice.
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        requests_before = len(fake_hub.requests)
+        sampler = sources.load_from_sources(recipe, generator_only=True)
+        np.testing.assert_allclose(sampler.generate(8, seed=0), expected, atol=1e-6)
+        assert len(calls) == 1 and len(fake_hub.requests) == requests_before
+        assert "license" not in capsys.readouterr().err
+
+        # Every source failing: one error listing each source and its reason.
+        monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+        bad = dict(recipe, name="tiny-bad")
+        bad["weights"] = {"sources": [{"hub": "ganzoo-test/not-there"}, dict(converted, sha256="0" * 64)]}
+        with pytest.raises(OSError) as info:
+            sources.load_from_sources(bad)
+        message = str(info.value)
+        assert "could not load the weights of 'tiny-bad'; tried 2 source(s) in order" in message
+        assert "1) hf://ganzoo-test/not-there: repository 'ganzoo-test/not-there' not found" in message
+        assert "2) hf://upstream/tiny/tiny.npz (converted with 'tiny-test'): SHA-256 mismatch" in message
+        assert len(calls) == 1
+    finally:
+        CONVERTERS.pop("tiny-test", None)
+
+
+def test_registry_source_errors():
+    from ganzoo import sources
+    from ganzoo.convert import get_converter
+
+    def check(weights, fragment):
+        with pytest.raises(ValueError, match=fragment):
+            sources.normalize({"name": "x", "weights": weights})
+
+    check({"hub": "a/b", "revison": "v1"}, "unknown key\\(s\\) revison")
+    check({"embedded": "x", "hub": "a/b"}, "exactly one of 'embedded' or 'hub'")
+    check({"sources": [{"hub": "a/b", "filename": "x.pkl", "converter": "stylegan2"}]},
+          "sources\\[0\\]: a converted source needs 'sha256")
+    check({"sources": []}, "non-empty list")
+    check({"hub": "a/b", "filename": "x.pkl"}, "'filename' and 'converter' go together")
+    assert sources.normalize({"name": "x", "weights": {"embedded": "dcgan-digits"}}) == [{"embedded": "dcgan-digits"}]
+    with pytest.raises(ValueError, match="unknown converter 'nope'; registered: .*stylegan2"):
+        get_converter("nope")
+
+
+def test_cli_push_with_token_file(fake_upload, tmp_path, capsys, caplog):
+    from ganzoo.cli import main
+
+    caplog.set_level(logging.DEBUG)
+    token = "hf_" + secrets.token_hex(16)
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    preset = _write_preset(tmp_path / "preset")
+    assert main(["push", str(preset), "me/dcgan-digits", "--private", "--token-file", str(token_file)]) == 0
+    assert fake_upload["create_repo"]["private"] is True and fake_upload["create_repo"]["token"] == token
+    assert "uploaded" in capsys.readouterr().out
+    _assert_token_nowhere(token, fake_upload, capsys, caplog, tmp_path / "preset")
+    token_file.write_text("")
+    assert main(["push", str(preset), "me/x", "--token-file", str(token_file)]) == 1
+    assert "is empty" in capsys.readouterr().err
+    assert main(["push", str(tmp_path / "nope"), "me/x"]) == 1
+    assert "not an existing preset folder" in capsys.readouterr().err

@@ -130,7 +130,7 @@ def test_recipe_errors_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match="Did you mean: ring8-nsgan"):
         recipes.get("ring8-nsgn")
     with pytest.raises(ValueError, match="without pretrained weights"):
-        ganzoo.load("ring8-nsgan")
+        ganzoo.load("ring8-hinge")
 
 
 # ---------------------------------------------------------------------- CLI
@@ -168,3 +168,103 @@ def test_cli_list_and_help(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert "--out" in capsys.readouterr().out
+
+
+# ------------------------------------------------------- sharded weights
+def test_sharded_preset_round_trip(tmp_path):
+    from ganzoo.presets import save_preset
+
+    gan, recipe = trained_gan(tmp_path)
+    folder = tmp_path / "sharded"
+    save_preset(gan, folder, recipe=recipe, samples=False, max_shard_size=2e-6)  # ~2 kB shards
+    names = sorted(os.listdir(folder))
+    shards = [n for n in names if n.startswith("model_") and n.endswith(".weights.h5")]
+    assert "model.weights.json" in names and "model.weights.h5" not in names and len(shards) >= 2
+    listed = json.loads((folder / "metadata.json").read_text())["files"]
+    assert set(listed) == {"config.json", "model.weights.json", *shards}
+    np.testing.assert_allclose(ganzoo.load(str(folder)).generate(8, seed=2), gan.generate(8, seed=2), atol=1e-6)
+    sampler = ganzoo.load(str(folder), generator_only=True)
+    np.testing.assert_allclose(sampler.generate(8, seed=2), gan.generate(8, seed=2), atol=1e-6)
+    # Below the limit (the 2 GiB default) there is one file.
+    save_preset(gan, tmp_path / "single", samples=False)
+    assert "model.weights.h5" in os.listdir(tmp_path / "single")
+    os.remove(folder / shards[-1])
+    with pytest.raises(FileNotFoundError, match=f"missing weight shards {shards[-1]} listed in model.weights.json"):
+        ganzoo.load(str(folder))
+    with pytest.raises(ValueError, match="max_shard_size must be a positive size in GiB"):
+        save_preset(gan, tmp_path / "x", max_shard_size=0)
+
+
+# ------------------------------------------------------------- bad input
+def test_load_bad_specs_and_broken_folders(tmp_path):
+    from ganzoo.presets import load_preset
+
+    with pytest.raises(ValueError, match="Unknown model 'dcgan-digit'. Did you mean: dcgan-digits"):
+        ganzoo.load("dcgan-digit")
+    with pytest.raises(ValueError, match="malformed Hub spec 'hf://ganzoo'"):
+        ganzoo.load("hf://ganzoo")
+    with pytest.raises(ValueError, match="empty revision"):
+        ganzoo.load("hf://ganzoo/x@")
+    with pytest.raises(ValueError, match="Unsupported model spec 's3://bucket/x'"):
+        ganzoo.load("s3://bucket/x")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("x")
+    with pytest.raises(FileNotFoundError, match=r"missing config.json, model.weights.h5 \(or a sharded model.weights.json\) \(it has: notes.txt\)"):
+        ganzoo.load(str(empty))
+    gan, recipe = trained_gan(tmp_path)
+    folder = tmp_path / "preset"
+    gan.save_to_preset(folder, recipe=recipe, samples=False)
+    config = json.loads((folder / "config.json").read_text())
+    config.update({"class_name": "MyGAN", "registered_name": "mypkg>MyGAN"})
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="names class 'MyGAN' \\(registered name 'mypkg>MyGAN'\\), which is not registered"):
+        load_preset(folder, verify=False)
+
+
+# ------------------------------------------------------------ CLI additions
+def test_cli_list_columns(capsys):
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["name", "family", "resolution", "source", "license", "cached"]
+    rows = {line.split()[0]: line.split() for line in lines[1:]}
+    assert rows["dcgan-digits"] == ["dcgan-digits", "dcgan", "32", "embedded", "Apache-2.0", "embedded"]
+    assert rows["ring8-nsgan"][2:] == ["2-D", "embedded", "Apache-2.0", "embedded"]
+    assert rows["ring8-hinge"][3] == "-" and rows["ring8-hinge"][5] == "-"
+
+
+def test_cli_sample_options_and_errors(tmp_path, capsys):
+    out = tmp_path / "s.npz"
+    assert main(["sample", "ring8-nsgan", "-n", "100", "--batch-size", "32", "--seed", "4", "--out", str(out)]) == 0
+    assert "sampling" in capsys.readouterr().err  # progress bar over 4 batches
+    whole = ganzoo.load("ring8-nsgan").generate(100, seed=4)
+    np.testing.assert_allclose(np.load(out)["samples"], whole, atol=1e-6)
+    assert main(["sample", "ring8-nsgan", "--truncation", "0.7", "--out", str(out)]) == 1
+    assert "does not support truncation" in capsys.readouterr().err
+    assert main(["sample", "ring8-nsgan", "--labels", "1", "--out", str(out)]) == 1
+    assert "is not class-conditional; drop --labels" in capsys.readouterr().err
+    assert main(["sample", "ring8-nsgan", "--truncation", "1.5", "--out", str(out)]) == 1
+    assert "--truncation must lie in (0, 1]" in capsys.readouterr().err
+    from ganzoo.commands.sample import parse_labels
+
+    assert parse_labels("2", 3).tolist() == [2, 2, 2]
+    with pytest.raises(ValueError, match="gives 2 ids for -n 3"):
+        parse_labels("0,1", 3)
+    with pytest.raises(ValueError, match="comma-separated integer class ids"):
+        parse_labels("cat", 1)
+
+
+def test_every_command_has_complete_help(capsys):
+    from ganzoo.cli import COMMANDS
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    top = capsys.readouterr().out
+    for name in COMMANDS:
+        assert name in top
+        with pytest.raises(SystemExit) as info:
+            main([name, "--help"])
+        assert info.value.code == 0
+        text = capsys.readouterr().out
+        assert f"usage: ganzoo {name}" in text and len(text) > 200
+    assert main([]) == 2

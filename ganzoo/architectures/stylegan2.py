@@ -349,7 +349,7 @@ class SynthesisNetwork(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.w_dim = int(w_dim)
-        self.img_resolution = check_resolution(img_resolution, low=32, high=1024)
+        self.img_resolution = check_resolution(img_resolution, low=8, high=1024)
         self.img_channels = int(img_channels)
         self.channel_base, self.channel_max = int(channel_base), int(channel_max)
         self.block_kwargs = dict(
@@ -436,7 +436,7 @@ class Generator(keras.Model):
     ):
         super().__init__(**kwargs)
         self.z_dim, self.c_dim, self.w_dim = int(z_dim), int(c_dim), int(w_dim)
-        self.img_resolution = check_resolution(img_resolution, low=32, high=1024)
+        self.img_resolution = check_resolution(img_resolution, low=8, high=1024)
         self.img_channels = int(img_channels)
         self.mapping_kwargs = dict(mapping_kwargs or {})
         self.synthesis_kwargs = dict(synthesis_kwargs or {})
@@ -608,6 +608,8 @@ class DiscriminatorEpilogue(keras.layers.Layer):
         self.out = EqualizedDense(self.cmap_dim or 1, in_features=c, name="out")
 
     def build(self, input_shape=None):
+        if self.mbstd is not None:
+            self.mbstd.build((None, self.resolution, self.resolution, self.in_channels))  # no weights
         self.conv.build()
         self.fc.build()
         self.out.build()
@@ -666,7 +668,7 @@ class Discriminator(keras.Model):
     ):
         super().__init__(**kwargs)
         self.c_dim = int(c_dim)
-        self.img_resolution = check_resolution(img_resolution, low=32, high=1024)
+        self.img_resolution = check_resolution(img_resolution, low=8, high=1024)
         self.img_channels, self.architecture = int(img_channels), architecture
         self.channel_base, self.channel_max = int(channel_base), int(channel_max)
         self.conv_clamp = None if conv_clamp is None else float(conv_clamp)
@@ -733,3 +735,61 @@ class Discriminator(keras.Model):
             resample_filter=self.resample_filter, mapping_kwargs=self.mapping_kwargs,
         )
         return config
+
+
+# ----------------------------------------------------------------------------
+# Recipe builders (`model.generator.builder: stylegan2_generator`).
+
+
+def _cfg_defaults(cfg):
+    if cfg is None:
+        return {}
+    if cfg not in CFG_SPECS:
+        raise ValueError(f"cfg must be one of {sorted(CFG_SPECS)} or None, got {cfg!r}")
+    spec = CFG_SPECS[cfg]
+    return dict(channel_base=int(spec["fmaps"] * 32768), mapping_layers=spec["map"],
+                mbstd_group_size=spec["mbstd"], conv_clamp=spec["conv_clamp"],
+                architecture=spec.get("d_architecture", "resnet"))
+
+
+def stylegan2_generator(resolution, channels=3, z_dim=512, w_dim=512, c_dim=0, cfg=None, channel_base=None,
+                        channel_max=512, mapping_layers=None, conv_clamp="cfg", name="generator"):
+    """A StyleGAN2 `Generator` from recipe keys; `cfg` (e.g. 'paper256') fills unset ones.
+
+    Without `cfg` the defaults are config F: channel_base 32768, 8 mapping
+    layers, no clamp.
+
+    Example:
+        >>> G = stylegan2_generator(16, z_dim=16, w_dim=16, channel_base=64, channel_max=16, mapping_layers=2)
+        >>> G.num_ws
+        6
+    """
+    d = _cfg_defaults(cfg)
+    return Generator(
+        z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=resolution, img_channels=channels,
+        mapping_kwargs=dict(num_layers=int(mapping_layers or d.get("mapping_layers", 8))),
+        synthesis_kwargs=dict(
+            channel_base=int(channel_base or d.get("channel_base", 32768)), channel_max=int(channel_max),
+            conv_clamp=d.get("conv_clamp") if conv_clamp == "cfg" else conv_clamp,
+        ),
+        name=name,
+    )
+
+
+def stylegan2_discriminator(resolution, channels=3, c_dim=0, cfg=None, channel_base=None, channel_max=512,
+                            mbstd_group_size=None, architecture=None, conv_clamp="cfg", name="discriminator"):
+    """A StyleGAN2 `Discriminator` from recipe keys; `cfg` fills unset ones (default config F).
+
+    Example:
+        >>> D = stylegan2_discriminator(16, channel_base=64, channel_max=16, mbstd_group_size=2)
+        >>> D.block_resolutions
+        [16, 8]
+    """
+    d = _cfg_defaults(cfg)
+    return Discriminator(
+        c_dim=c_dim, img_resolution=resolution, img_channels=channels,
+        architecture=architecture or d.get("architecture", "resnet"),
+        channel_base=int(channel_base or d.get("channel_base", 32768)), channel_max=int(channel_max),
+        conv_clamp=d.get("conv_clamp") if conv_clamp == "cfg" else conv_clamp,
+        mbstd_group_size=int(mbstd_group_size or d.get("mbstd_group_size", 4)), name=name,
+    )

@@ -1,40 +1,155 @@
-"""`ganzoo sample NAME -n N --out PATH`: sample a pretrained model."""
+"""`ganzoo sample NAME -n N --out PATH`: sample a pretrained model.
 
+    ganzoo sample dcgan-digits -n 64 --out grid.png
+    ganzoo sample hf://me/stylegan2-ffhq -n 16 --truncation 0.7 --out faces.png
+    ganzoo sample stylegan2-cifar10 -n 10 --labels 0,1,2,3,4,5,6,7,8,9 --out classes.png
+
+Latents are drawn with numpy from `--seed`, so a seed gives the same samples
+on every backend. Only the generator is loaded (`generator_only=True`).
+"""
+
+import inspect
 import os
 
 
 def add_parser(subparsers):
+    """Register `ganzoo sample` on an argparse subparsers object.
+
+    Example:
+        >>> import argparse
+        >>> sub = argparse.ArgumentParser().add_subparsers()
+        >>> add_parser(sub).parse_args(["dcgan-digits", "--out", "g.png", "--truncation", "0.7"]).truncation
+        0.7
+    """
     p = subparsers.add_parser(
         "sample",
         help="sample a model to a PNG grid, a folder of PNGs, or .npz",
         description="Sample a registry model, preset folder, .keras file or hf://org/repo. "
         "PATH ending in .png writes a grid (a scatter for 2-D models), .npz writes the raw "
-        "array, anything else becomes a folder of PNG files.",
+        "array (samples, seed, labels), anything else becomes a folder of PNG files. "
+        "A progress bar is shown on stderr when more than one batch is generated.",
     )
     p.add_argument("name", help="registry name, preset folder, .keras file, or hf://org/repo[@rev]")
     p.add_argument("-n", "--num", type=int, default=16, help="number of samples (default 16)")
-    p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="latent seed (default 0); same samples on every backend")
     p.add_argument("--out", required=True, help="grid.png | samples.npz | folder/")
     p.add_argument("--no-ema", action="store_true", help="use the live generator, not its EMA")
+    p.add_argument(
+        "--truncation",
+        type=float,
+        help="truncation psi in (0, 1] for models that support it (StyleGAN2): lower = less variety, "
+        "higher fidelity; an error for models without truncation",
+    )
+    p.add_argument(
+        "--labels",
+        help="class labels for class-conditional models: one id for all samples (e.g. 3) or N comma-"
+        "separated ids (e.g. 0,1,2); an error for unconditional models",
+    )
+    p.add_argument("--batch-size", type=int, default=64, help="samples per generator call (default 64)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--backend", choices=("tensorflow", "jax", "torch"), help="Keras backend")
     p.set_defaults(func=run)
     return p
 
 
+def parse_labels(text, n):
+    """`"3"` -> n copies of 3; `"0,1,2"` -> those n ids (the count must be 1 or n).
+
+    Example:
+        >>> parse_labels("3", 2).tolist(), parse_labels("0,1", 2).tolist()
+        ([3, 3], [0, 1])
+    """
+    import numpy as np
+
+    try:
+        ids = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"--labels must be comma-separated integer class ids, got {text!r}") from None
+    if not ids or any(i < 0 for i in ids):
+        raise ValueError(f"--labels must be non-negative class ids, got {text!r}")
+    if len(ids) == 1:
+        ids = ids * n
+    if len(ids) != n:
+        raise ValueError(f"--labels gives {len(ids)} ids for -n {n}; give one id or exactly {n}")
+    return np.asarray(ids, dtype="int64")
+
+
+def _generate_kwargs(model, args):
+    """Keyword arguments for `model.generate`, checked against what it accepts."""
+    params = inspect.signature(model.generate).parameters
+    kwargs = {}
+    if "use_ema" in params:
+        kwargs["use_ema"] = not args.no_ema
+    elif args.no_ema:
+        raise ValueError(f"{args.name} has no EMA switch (--no-ema)")
+    if args.truncation is not None:
+        if not 0.0 < args.truncation <= 1.0:
+            raise ValueError(f"--truncation must lie in (0, 1], got {args.truncation}")
+        name = next((k for k in ("truncation", "truncation_psi") if k in params), None)
+        if name is None:
+            raise ValueError(
+                f"{args.name} ({type(model).__name__}) does not support truncation; drop --truncation "
+                "(it applies to models with a mapping network, such as StyleGAN2)"
+            )
+        kwargs[name] = args.truncation
+    if args.labels is not None:
+        if "labels" not in params or getattr(model, "conditional", True) is False:
+            raise ValueError(
+                f"{args.name} ({type(model).__name__}) is not class-conditional; drop --labels"
+            )
+        kwargs["labels"] = parse_labels(args.labels, args.num)
+    return kwargs
+
+
+def sample(model, args):
+    """Generate `args.num` samples in batches, with a progress bar when there are several.
+
+    Example:
+        >>> samples = sample(ganzoo.load("dcgan-digits", generator_only=True), args)   # doctest: +SKIP
+    """
+    import numpy as np
+
+    kwargs = _generate_kwargs(model, args)
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
+    latents = model.sample_latents_numpy(args.num, args.seed)
+    starts = range(0, args.num, args.batch_size)
+    if len(starts) > 1 and not args.quiet:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc="sampling", unit="batch", leave=False)
+    outputs = []
+    for start in starts:
+        stop = start + args.batch_size
+        chunk = {k: (v[start:stop] if k == "labels" else v) for k, v in kwargs.items()}
+        outputs.append(model.generate(latents=latents[start:stop], batch_size=args.batch_size, **chunk))
+    return np.concatenate(outputs, axis=0), kwargs.get("labels")
+
+
 def run(args):
+    """Run `ganzoo sample`; returns the exit status.
+
+    Example:
+        >>> from ganzoo.cli import main
+        >>> main(["sample", "dcgan-digits", "-n", "64", "--out", "grid.png"])   # doctest: +SKIP
+        0
+    """
     import numpy as np
 
     import ganzoo
     from ganzoo.utils.images import make_grid, save_png, to_uint8
 
-    gan = ganzoo.load(args.name)
-    samples = gan.generate(args.num, seed=args.seed, use_ema=not args.no_ema)
+    if args.num < 1:
+        raise ValueError(f"-n must be a positive number of samples, got {args.num}")
+    model = ganzoo.load(args.name, generator_only=True)
+    samples, labels = sample(model, args)
     out = args.out
     if os.path.dirname(os.path.abspath(out)):
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     if out.endswith(".npz"):
         tmp = out + ".tmp.npz"
-        np.savez(tmp, samples=samples, seed=args.seed)
+        extra = {} if labels is None else {"labels": labels}
+        np.savez(tmp, samples=samples, seed=args.seed, **extra)
         os.replace(tmp, out)
     elif samples.ndim == 2 and samples.shape[1] == 2:
         from ganzoo.utils.plot import scatter_png

@@ -1,9 +1,23 @@
-"""`ganzoo train CONFIG --out DIR`: train a recipe and write its outputs."""
+"""`ganzoo train CONFIG --out DIR`: train a recipe and write its outputs.
+
+    ganzoo train ring8-nsgan --out runs/ring8
+    ganzoo train ring8-nsgan --out runs/ring8-more --resume runs/ring8 --epochs 5
+    ganzoo train dcgan-digits --out runs/mine --resume path/to/preset --data my_digits/
+"""
 
 import json
+import os
 
 
 def add_parser(subparsers):
+    """Register `ganzoo train` on an argparse subparsers object.
+
+    Example:
+        >>> import argparse
+        >>> sub = argparse.ArgumentParser().add_subparsers()
+        >>> add_parser(sub).parse_args(["ring8-nsgan", "--out", "o", "--resume", "runs/r"]).resume
+        'runs/r'
+    """
     p = subparsers.add_parser(
         "train",
         help="train a recipe (zoo_configs name or YAML path)",
@@ -14,26 +28,52 @@ def add_parser(subparsers):
     p.add_argument("--out", required=True, help="output folder (must not exist, unless --overwrite)")
     p.add_argument("--epochs", type=int, help="override training.epochs")
     p.add_argument("--seed", type=int, help="seed for weights, data and noise (default: recipe's)")
-    p.add_argument("--data", help="image data: folder, .npy file, or tfds:NAME[:SPLIT]")
+    p.add_argument("--data", help="image data: folder, .npy file, tfds:NAME[:SPLIT] or builtin:digits")
+    p.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue from a preset folder or a previous `ganzoo train` output folder (its preset/): "
+        "weights, EMA, step count and optimizer state; --epochs then counts the epochs to add. With "
+        "--data it fine-tunes on new data",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--backend", choices=("tensorflow", "jax", "torch"), help="Keras backend")
+    from ganzoo.distribute import add_cli_arguments
+
+    add_cli_arguments(p)
     p.set_defaults(func=run)
     return p
 
 
 def run(args):
+    """Run `ganzoo train`; returns the exit status.
+
+    Example:
+        >>> from ganzoo.cli import main
+        >>> main(["train", "ring8-nsgan", "--out", "runs/ring8", "--epochs", "1"])   # doctest: +SKIP
+        0
+    """
+    from ganzoo import distribute
     from ganzoo.training import train
 
+    if args.devices and (args.backend or os.environ.get("KERAS_BACKEND", "tensorflow")) != "torch":
+        # Harmless beside accelerators (they are picked first); on a CPU-only
+        # machine N logical CPU devices let the data-parallel path run.
+        distribute.simulate_cpu_devices(args.devices)
     _, metrics = train(
         args.config,
+        distribute=distribute.from_cli_args(args),
         out_dir=args.out,
         epochs=args.epochs,
         seed=args.seed,
         data=args.data,
         verbose=0 if args.quiet else 1,
         overwrite=args.overwrite,
+        resume=args.resume,
     )
+    if metrics.get("rank", 0) != 0:
+        return 0
     summary = {k: v for k, v in metrics.items() if k != "final_logs"}
     print(json.dumps(summary, indent=2))
     print(f"wrote {args.out}/metrics.json, {args.out}/samples.png, {args.out}/preset/")

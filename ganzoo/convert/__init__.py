@@ -9,8 +9,58 @@ Example:
     >>> convert_stylegan2("stylegan2-ffhq-1024x1024.pkl", "out/ffhq")   # doctest: +SKIP
 """
 
+import importlib
+
 from ganzoo.convert.safe_pickle import UnsafePickleError, load_pickle
 from ganzoo.convert.stylegan2 import LayoutError, load_converted
 from ganzoo.convert.stylegan2 import convert as convert_stylegan2
 
-__all__ = ["LayoutError", "UnsafePickleError", "convert_stylegan2", "load_converted", "load_pickle"]
+__all__ = [
+    "CONVERTERS",
+    "LayoutError",
+    "UnsafePickleError",
+    "convert_stylegan2",
+    "get_converter",
+    "load_converted",
+    "load_pickle",
+    "register_converter",
+]
+
+# Converters that registry weight sources name (`converter: stylegan2`), as
+# "module:function", imported on first use. Each has the signature
+# `convert_to_preset(src_path, out_dir, *, recipe=None) -> str` and writes a
+# complete preset folder (config.json, weights, metadata.json) at out_dir.
+CONVERTERS = {"stylegan2": "ganzoo.convert.stylegan2:convert_to_preset"}
+
+
+def register_converter(name, target):
+    """Register a converter under `name`: a "module:function" string or a callable.
+
+    Example:
+        >>> register_converter("mine", "my_pkg.convert:convert_to_preset")
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"converter name must be a non-empty string, got {name!r}")
+    if not (callable(target) or (isinstance(target, str) and target.count(":") == 1)):
+        raise ValueError(f"converter {name!r} must be a callable or 'module:function', got {target!r}")
+    CONVERTERS[name] = target
+
+
+def get_converter(name):
+    """The converter function registered as `name`, imported lazily.
+
+    Example:
+        >>> convert = get_converter("stylegan2")                       # doctest: +SKIP
+        >>> convert("ffhq.pkl", "out/ffhq", recipe=None)               # doctest: +SKIP
+    """
+    if name not in CONVERTERS:
+        raise ValueError(f"unknown converter {name!r}; registered: {', '.join(sorted(CONVERTERS))}")
+    target = CONVERTERS[name]
+    if callable(target):
+        return target
+    module_name, attr = target.split(":")
+    module = importlib.import_module(module_name)
+    function = getattr(module, attr, None)
+    if not callable(function):
+        raise ImportError(f"converter {name!r}: {module_name} has no function {attr!r} (registered as {target!r})")
+    return function

@@ -12,9 +12,14 @@ Every source is first renamed into NVIDIA's parameter names and layouts
 (`mapping.fc0.weight`, `synthesis.b4.conv1.affine.bias`, `b4.fc.weight`, ...);
 one table then maps those onto the Keras variables, checking names and shapes.
 
+`convert_to_preset(src, out_dir, recipe=...)` wraps the networks in a
+`ganzoo.models.StyleGAN2` and writes a complete preset folder (the
+"stylegan2" converter of `ganzoo.convert.CONVERTERS`); `convert` writes the
+bare networks.
+
 Example:
-    >>> from ganzoo.convert.stylegan2 import convert   # doctest: +SKIP
-    >>> convert("stylegan2-ffhq-1024x1024.pkl", "out/ffhq")   # doctest: +SKIP
+    >>> from ganzoo.convert.stylegan2 import convert_to_preset   # doctest: +SKIP
+    >>> convert_to_preset("ffhq.pkl", "presets/stylegan2-ffhq", recipe="stylegan2-ffhq")   # doctest: +SKIP
 """
 
 import json
@@ -650,3 +655,118 @@ def load_converted(out_dir):
         D = Discriminator.from_config(config["discriminator"]["config"])
         D.load_weights(os.path.join(out_dir, "discriminator.weights.h5"))
     return G, D
+
+
+# ----------------------------------------------------------------------------
+# Official file -> complete ganzoo preset folder (what `ganzoo.load` reads).
+
+DEFAULT_LICENSE = "other"
+
+
+def _recipe_resolution(recipe):
+    for section, key in (("data", "resolution"), ("model.generator", "resolution")):
+        node = recipe
+        for part in section.split("."):
+            node = (node or {}).get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and node.get(key) is not None:
+            return int(node[key])
+    return None
+
+
+def _source_entry(recipe):
+    for entry in ((recipe or {}).get("weights") or {}).get("sources") or []:
+        if isinstance(entry, dict) and entry.get("converter") == "stylegan2":
+            return entry
+    return {}
+
+
+def _matching_discriminator(G, recipe):
+    """A randomly initialised D for sources that ship only G (flaxmodels)."""
+    from ganzoo.architectures import BUILDERS
+    from ganzoo.architectures.stylegan2 import Discriminator
+
+    spec = dict(((recipe or {}).get("model") or {}).get("discriminator") or {})
+    if spec.get("builder") == "stylegan2_discriminator":
+        spec.pop("builder")
+        return BUILDERS["stylegan2_discriminator"](**spec)
+    synth = G.synthesis_kwargs
+    return Discriminator(
+        c_dim=G.c_dim, img_resolution=G.img_resolution, img_channels=G.img_channels,
+        channel_base=synth.get("channel_base", 32768), channel_max=synth.get("channel_max", 512),
+        conv_clamp=synth.get("conv_clamp"), name="discriminator",
+    )
+
+
+def convert_to_preset(src_path, out_dir, *, recipe=None, license=None, source=None, num_samples=16):
+    """Convert an official StyleGAN2 file into a ganzoo preset folder; return its path.
+
+    `src_path` is an NVIDIA stylegan2-ada `.pkl`, a rosinality `.pt` or a
+    flaxmodels `.h5` (read without running code from the file). The folder
+    holds a `ganzoo.models.StyleGAN2` whose generator and EMA are the
+    source's G_ema (D from the source when it has one, else randomly
+    initialised and marked so in the metadata): config.json,
+    model.weights.h5, metadata.json (source, license), README.md and
+    samples.png. Load it with `ganzoo.presets.load_preset(out_dir)`.
+
+    Args:
+        recipe: the preset's recipe (dict or name). Its resolution must match
+            the weights; its `weights.sources` entry with `converter:
+            stylegan2` gives the license and upstream address.
+        license, source: override the recorded license / source text.
+        num_samples: images in samples.png (truncation 0.7, seed 0).
+
+    Example:
+        >>> convert_to_preset("ffhq.pkl", "presets/stylegan2-ffhq", recipe="stylegan2-ffhq")   # doctest: +SKIP
+        'presets/stylegan2-ffhq'
+    """
+    from ganzoo import recipes as recipes_lib
+    from ganzoo.models.stylegan2 import StyleGAN2
+    from ganzoo.presets import save_preset
+
+    if recipe is not None and not isinstance(recipe, dict):
+        recipe = recipes_lib.get(recipe)
+    data = read_source(src_path)
+    G = build_generator(*data["G"])
+    if recipe is not None:
+        want = _recipe_resolution(recipe)
+        if want is not None and want != G.img_resolution:
+            raise ValueError(
+                f"{src_path} holds a {G.img_resolution}x{G.img_resolution} generator but the recipe "
+                f"{recipe.get('name')!r} is for {want}x{want}; pick the matching file or recipe."
+            )
+    notes = []
+    if data.get("w_avg_missing"):
+        _estimate_w_avg(G)
+        notes.append("w_avg estimated from 10000 mapped z (seed 0): the source has no latent_avg")
+    if data.get("D") is not None:
+        D = build_discriminator(*data["D"])
+    else:
+        D = _matching_discriminator(G, recipe)
+        notes.append("discriminator: not in the source, randomly initialised (fine-tuning starts D from scratch)")
+    extra = dict((((recipe or {}).get("model") or {}).get("extra") or {}))
+    model = ((recipe or {}).get("model") or {})
+    gan = StyleGAN2(G, D, penalties=model.get("penalties"), **extra)
+    entry = _source_entry(recipe)
+    upstream = entry.get("url") or (f"hf://{entry['hub']}/{entry.get('filename', '')}" if entry.get("hub") else None)
+    source_text = source or (
+        f"converted with ganzoo.convert.stylegan2 from {os.path.basename(str(src_path))} ({data['format']})"
+        + (f"; upstream: {upstream}" if upstream else "")
+        + (f"; {'; '.join(notes)}" if notes else "")
+    )
+    license = license or entry.get("license") or (recipe or {}).get("license") or DEFAULT_LICENSE
+    metrics = {}
+    published = ((recipe or {}).get("eval") or {}).get("published")
+    if isinstance(published, dict):
+        for key, value in published.items():
+            if isinstance(value, dict) and value.get("value") is not None:
+                metrics[key] = value
+    path = save_preset(gan, out_dir, recipe=recipe, metrics=metrics, license=license, source=source_text,
+                       samples=False)
+    _write_samples(gan, os.path.join(path, "samples.png"), num_samples)
+    return path
+
+
+def _write_samples(gan, path, n):
+    from ganzoo.utils.images import make_grid, save_png, to_uint8
+
+    save_png(path, make_grid(to_uint8(gan.generate(int(n), seed=0, truncation=0.7, batch_size=4))))

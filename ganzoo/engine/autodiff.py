@@ -20,6 +20,14 @@ Interface:
     input_grad(fn, x)                  -> (fn(x), d sum(fn(x)) / dx)
     cond(pred, fn)                     -> runs the stateful `fn` iff pred
     no_grad()                          -> context that skips graph building
+    replica_info()                     -> (replicas, replica id) of a data-parallel step
+
+Data parallelism (see `ganzoo.distribute`): under `tf.distribute` each
+replica's gradient is its share `grad(loss) / replicas` (Keras's optimizer
+sums the shares across replicas); under multi-process PyTorch gradients are
+all-reduced (mean) here, the first step broadcasts every variable from rank 0
+and the step's logs are averaged over ranks; JAX `DataParallel` traces one
+global step, so nothing changes.
 
 Example:
     >>> w = keras.Variable(2.0)
@@ -60,6 +68,16 @@ def train_step(model, step_fn, *args):
         >>> def train_step(self, *args):
         ...     return train_step(self, self._train_step, *args)
     """
+    if _BACKEND == "torch" and _torch_world() > 1:
+        (data,) = args
+        if not getattr(model, "_ganzoo_synced", False):
+            _torch_broadcast_state(model)
+            model._ganzoo_synced = True
+        metric_variables = list(model.metrics_variables)
+        before = [v.value.detach().clone() for v in metric_variables]
+        logs = step_fn(data)
+        _torch_mean_metric_updates(metric_variables, before)
+        return {**logs, **{m.name: m.result() for m in model.metrics}}
     if _BACKEND != "jax":
         (data,) = args
         return step_fn(data)
@@ -99,9 +117,13 @@ def value_and_grad(loss_fn, variables):
     if _BACKEND == "tensorflow":
         import tensorflow as tf
 
+        replicas, _ = replica_info()
         with tf.GradientTape() as tape:
             loss, aux = loss_fn()
-        grads = tape.gradient(loss, variables)
+            # Keras's optimizer sums replicas' gradients: each contributes
+            # its share of the global-batch mean.
+            target = loss if replicas == 1 else loss / replicas
+        grads = tape.gradient(target, variables)
         grads = [
             keras.ops.zeros_like(v.value) if g is None else g
             for g, v in zip(grads, variables)
@@ -116,6 +138,8 @@ def value_and_grad(loss_fn, variables):
             params = [v.value for v in variables]
             grads = torch.autograd.grad(loss, params, allow_unused=True)
         grads = [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
+        if _torch_world() > 1:
+            grads = _torch_all_reduce_mean(grads)
         detach = lambda t: t.detach() if isinstance(t, torch.Tensor) else t  # noqa: E731
         aux = keras.tree.map_structure(detach, aux)
         return loss.detach(), aux, grads
@@ -264,3 +288,94 @@ def no_grad():
 
         return torch.no_grad()
     return contextlib.nullcontext()
+
+
+def replica_info():
+    """`(replicas, replica_id)` of the data-parallel step being run.
+
+    TensorFlow: the `tf.distribute` replica context (the id is a tensor);
+    PyTorch: the `torch.distributed` world size and rank; JAX
+    `DataParallel` traces one global step over the sharded batch, and
+    outside any strategy there is one replica: `(1, 0)`.
+
+    Example:
+        >>> replicas, rid = replica_info()   # (1, 0) on one device
+    """
+    if _BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        ctx = tf.distribute.get_replica_context()
+        if ctx is None or ctx.num_replicas_in_sync == 1:
+            return 1, 0
+        return int(ctx.num_replicas_in_sync), ctx.replica_id_in_sync_group
+    if _BACKEND == "torch":
+        world = _torch_world()
+        if world > 1:
+            import torch.distributed as dist
+
+            return world, dist.get_rank()
+    return 1, 0
+
+
+def _torch_world():
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return 1
+
+
+def _torch_all_reduce_mean(tensors):
+    """Average a list of tensors over ranks with one flat all-reduce."""
+    import torch
+    import torch.distributed as dist
+
+    flat = torch.cat([t.detach().reshape(-1).float() for t in tensors])
+    dist.all_reduce(flat)
+    flat /= dist.get_world_size()
+    out, start = [], 0
+    for t in tensors:
+        out.append(flat[start : start + t.numel()].reshape(t.shape).to(t.dtype))
+        start += t.numel()
+    return out
+
+
+def _torch_broadcast_state(model):
+    """Copy every variable of `model` (weights, EMA, seed states, optimizer slots) from rank 0."""
+    import torch
+    import torch.distributed as dist
+
+    variables = [
+        *model.trainable_variables,
+        *model.non_trainable_variables,
+        *model.optimizer.variables,
+    ]
+    seen = set()
+    for v in variables:
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        value = v.value.detach().clone()
+        signed = {torch.uint16: torch.int16, torch.uint32: torch.int32, torch.uint64: torch.int64}
+        if value.dtype in signed:  # gloo has no unsigned types; same bits
+            wire = value.view(signed[value.dtype])
+        elif value.dtype == torch.bool:
+            wire = value.to(torch.uint8)
+        else:
+            wire = value
+        dist.broadcast(wire, src=0)
+        v.assign(wire.view(value.dtype) if value.dtype in signed else wire.to(value.dtype))
+
+
+def _torch_mean_metric_updates(variables, before):
+    """Replace each rank's metric update by the ranks' mean update (one all-reduce).
+
+    Metrics such as `keras.metrics.Mean` keep additive state (total, count):
+    averaging the step's increments over ranks keeps every rank's metrics
+    equal to the global-batch value.
+    """
+    if not variables:
+        return
+    deltas = [v.value.detach() - b for v, b in zip(variables, before)]
+    for v, b, d in zip(variables, before, _torch_all_reduce_mean(deltas)):
+        v.assign(b + d)

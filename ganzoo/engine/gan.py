@@ -6,9 +6,10 @@ step runs a schedule of *phases*:
 1. `d_steps` discriminator phases (Goodfellow et al. 2014, Algorithm 1),
    each with fresh latents and the step's real batch; penalties with
    `every=1` are added to this loss; weight constraints (clipping) follow.
-2. one generator phase, then the generator EMA update.
+2. one generator phase.
 3. lazy regularization phases: a penalty with `every=N` runs in its own
    phase on steps divisible by N with weight `weight * N` (Karras 2020).
+4. the generator EMA update (once per step, after every G update).
 
 The phases are written once in `keras.ops`; `ganzoo.engine.autodiff` holds
 the only backend-specific code (how gradients are taken, how the JAX step
@@ -197,14 +198,21 @@ class GAN(keras.Model):
         """Latent size (int) for vector latents, else the latent shape."""
         return self.latent_shape[0] if len(self.latent_shape) == 1 else self.latent_shape
 
-    def _build_networks(self):
+    def _infer_sample_shape(self):
+        """Shape of one generated sample (without batch), from a symbolic G call.
+
+        Subclasses whose generator needs more than `z` (e.g. class labels) override this.
+        """
         z = keras.KerasTensor((1, *self.latent_shape))
         if not self.generator.built:
             self.generator.build(z.shape)
         spec = compute_output_spec(
             functools.partial(self.generator, training=False), z
         )
-        self.sample_shape = tuple(spec.shape[1:])
+        return tuple(spec.shape[1:])
+
+    def _build_networks(self):
+        self.sample_shape = self._infer_sample_shape()
         if not self.discriminator.built:
             self.discriminator.build((None, *self.sample_shape))
         self.step_counter = self.add_weight(
@@ -219,6 +227,9 @@ class GAN(keras.Model):
                 )
                 ema.assign(ops.copy(v.value))  # own buffer: JAX donates state
                 self.ema_weights.append(ema)
+        for penalty in self.regularizers:  # penalties with state (path length's running mean)
+            if hasattr(penalty, "build_state"):
+                penalty.build_state(self)
         self.built = True
 
     def build(self, input_shape=None):
@@ -292,7 +303,58 @@ class GAN(keras.Model):
     # ------------------------------------------------------------ primitives
     def sample_latents(self, batch_size):
         """Training latents z ~ N(0, I) from the model's seed generator."""
-        return keras.random.normal((batch_size, *self.latent_shape), seed=self.seed_generator)
+        return self.random_normal((batch_size, *self.latent_shape))
+
+    def random_normal(self, shape):
+        """Training noise N(0, 1) of `shape` (leading axis: this replica's batch).
+
+        Under data parallelism (`ganzoo.distribute`) each replica draws the
+        noise of the whole global batch from the shared seed and keeps its
+        own slice, so replicas get different noise and N replicas reproduce
+        the one-device draw exactly. Penalties draw their noise here too.
+
+        Example:
+            >>> u = gan.random_normal((8, 1))
+        """
+        return self._replica_slice(keras.random.normal, shape)
+
+    def random_uniform(self, shape):
+        """Training noise U[0, 1) of `shape`; see `random_normal`.
+
+        Example:
+            >>> u = gan.random_uniform((8, 1, 1, 1))   # GP interpolation weights
+        """
+        return self._replica_slice(keras.random.uniform, shape)
+
+    def _replica_slice(self, draw, shape):
+        replicas, replica_id = autodiff.replica_info()
+        if replicas == 1:
+            return draw(tuple(shape), seed=self.seed_generator)
+        batch, rest = shape[0], tuple(shape[1:])
+        noise = draw((batch * replicas, *rest), seed=self.seed_generator)
+        return ops.take(ops.reshape(noise, (replicas, batch, *rest)), replica_id, axis=0)
+
+    def generate_fakes(self, batch_size):
+        """Fake samples for a training phase: G(z) with fresh latents.
+
+        Every phase (D, G, lazy) draws its fakes here; subclasses override it
+        to change the sampling path (StyleGAN2: mapping + style mixing).
+
+        Example:
+            >>> fake = gan.generate_fakes(8)
+        """
+        return self.generator(self.sample_latents(batch_size), training=True)
+
+    def ema_decay_at(self, batch_size):
+        """Decay of the generator EMA for one step of `batch_size` samples.
+
+        Subclasses override it (StyleGAN2: a half-life in images).
+
+        Example:
+            >>> gan.ema_decay_at(64)
+            0.999
+        """
+        return self.ema_decay
 
     def discriminator_outputs(self, x, training=True):
         """D(x) as `(logits, features)`; `features` is None unless D returns them.
@@ -340,8 +402,7 @@ class GAN(keras.Model):
 
     def generator_loss(self, real, batch_size):
         """Total G loss of one phase and the values to log."""
-        z = self.sample_latents(batch_size)
-        fake = self.generator(z, training=True)
+        fake = self.generate_fakes(batch_size)
         fake_logits, fake_features = self.discriminator_outputs(fake)
         kwargs = {}
         if self.objective.needs_features:
@@ -364,7 +425,7 @@ class GAN(keras.Model):
 
     def _discriminator_phase(self, real, batch_size):
         with autodiff.no_grad():
-            fake = self.generator(self.sample_latents(batch_size), training=True)
+            fake = self.generate_fakes(batch_size)
         fake = ops.stop_gradient(fake)
         variables = self.discriminator.trainable_variables
         _, logs, grads = autodiff.value_and_grad(
@@ -385,7 +446,6 @@ class GAN(keras.Model):
             lambda: self.generator_loss(real, batch_size), variables
         )
         self.g_optimizer.apply(grads, variables)
-        self._update_ema()
         self._record(logs)
 
     def _lazy_phase(self, penalty, real, batch_size):
@@ -394,9 +454,7 @@ class GAN(keras.Model):
         fake = None
         if penalty.network == "discriminator":
             with autodiff.no_grad():
-                fake = ops.stop_gradient(
-                    self.generator(self.sample_latents(batch_size), training=True)
-                )
+                fake = ops.stop_gradient(self.generate_fakes(batch_size))
 
         def loss_fn():
             value = penalty(self, real, fake)
@@ -404,14 +462,12 @@ class GAN(keras.Model):
 
         _, logs, grads = autodiff.value_and_grad(loss_fn, network.trainable_variables)
         optimizer.apply(grads, network.trainable_variables)
-        if penalty.network == "generator":
-            self._update_ema()
         self._record(logs)
 
-    def _update_ema(self):
+    def _update_ema(self, batch_size):
         if self.ema_decay is None:
             return
-        decay = self.ema_decay
+        decay = self.ema_decay_at(batch_size)
         for ema, v in zip(self.ema_weights, self.generator.trainable_variables):
             ema.assign(ema.value + (1.0 - decay) * (ops.cast(v.value, ema.dtype) - ema.value))
 
@@ -443,6 +499,7 @@ class GAN(keras.Model):
                     ops.equal(step % penalty.every, 0),
                     functools.partial(self._lazy_phase, penalty, real, batch_size),
                 )
+        self._update_ema(batch_size)  # once per step, after every G update (Karras 2020)
         self.step_counter.assign_add(1)
         self.optimizer.iterations.assign_add(1)
         return {m.name: m.result() for m in self.metrics}

@@ -1,4 +1,4 @@
-"""Gradient penalties and weight constraints, written once in `keras.ops`.
+"""Gradient penalties, path length and weight constraints, written once in `keras.ops`.
 
 A penalty is a scalar computed from the discriminator around some points,
 added to a phase's loss as `weight * penalty`. With `every=N > 1` it is
@@ -16,6 +16,7 @@ Example:
 import abc
 
 import keras
+import numpy as np
 from keras import ops
 
 from ganzoo.engine import autodiff, registry
@@ -95,7 +96,7 @@ class GradientPenalty(Penalty):
         self.target, self.one_sided = float(target), bool(one_sided)
 
     def __call__(self, gan, real, fake):
-        u = keras.random.uniform(_per_sample_shape(real), seed=gan.seed_generator)
+        u = gan.random_uniform(_per_sample_shape(real))
         x_hat = real + u * (ops.cast(fake, real.dtype) - real)
         _, g = autodiff.input_grad(gan.discriminator_logits, x_hat)
         norm = ops.sqrt(_per_sample_sq_norm(g) + _EPS)
@@ -127,8 +128,8 @@ class DRAGAN(Penalty):
 
     def __call__(self, gan, real, fake):
         std = ops.std(ops.cast(real, "float32"))
-        noise = keras.random.uniform(ops.shape(real), seed=gan.seed_generator)
-        u = keras.random.uniform(_per_sample_shape(real), seed=gan.seed_generator)
+        noise = gan.random_uniform(ops.shape(real))
+        u = gan.random_uniform(_per_sample_shape(real))
         x_hat = real + u * ops.cast(self.c * std * noise, real.dtype)
         _, g = autodiff.input_grad(gan.discriminator_logits, x_hat)
         norm = ops.sqrt(_per_sample_sq_norm(g) + _EPS)
@@ -179,6 +180,89 @@ class R2(R1):
         return fake
 
 
+def path_lengths(synthesis, ws, noise):
+    """Per-sample path lengths ||J_w^T y||: `sqrt(mean_i sum_k (d <g(w), y> / d w_ik)^2)`.
+
+    `synthesis` maps styles `ws` (N, num_ws, w_dim) or (N, w_dim) to images;
+    `noise` is the image-space direction y. The squared gradient norm is
+    summed over w_dim and averaged over the num_ws style layers, as in
+    NVIDIA's `pl_grads.square().sum(2).mean(1).sqrt()`. Differentiable in the
+    synthesis weights (double backprop).
+
+    Example:
+        >>> lengths = path_lengths(G.synthesis, ws, noise)   # shape (N,)
+    """
+    axes = tuple(range(1, len(noise.shape)))
+    _, g = autodiff.input_grad(
+        lambda w: ops.sum(ops.cast(synthesis(w), "float32") * noise, axis=axes), ws
+    )
+    sq = ops.sum(ops.square(ops.cast(g, "float32")), axis=-1)
+    if len(sq.shape) > 1:
+        sq = ops.mean(sq, axis=tuple(range(1, len(sq.shape))))
+    return ops.sqrt(sq + _EPS)
+
+
+class PathLength(Penalty):
+    """Path-length regularization of the generator (Karras et al. 2020, Eq. 4).
+
+    E_{w, y}[(||J_w^T y||_2 - a)^2] with y ~ N(0, I) / sqrt(H W) an image-space
+    direction, J_w the Jacobian of the synthesis g(w) with respect to the
+    styles and `a` the running mean of the lengths (`decay` 0.01). `a` is a
+    non-trainable model variable (`gan.pl_mean`), so it is saved with the
+    weights and threaded through JAX steps. Lengths use
+    `max(N // batch_shrink, 1)` fresh samples.
+
+    The model supplies the styles and synthesis: `gan.sample_styles(n)` and
+    `gan.synthesize(ws)` when it has them (StyleGAN2), else the latents z and
+    `gan.generator(z)` (path length in z).
+
+    Args:
+        weight: the penalty weight (2 in NVIDIA's code).
+        every: lazy interval (4 in StyleGAN2).
+        decay: the running mean's update rate `a <- a + decay (mean - a)`.
+        batch_shrink: use N // batch_shrink samples (2 in StyleGAN2).
+
+    Example:
+        >>> pl = PathLength(weight=2.0, every=4)
+    """
+
+    name = "pl"
+    network = "generator"
+
+    def __init__(self, weight=2.0, every=4, decay=0.01, batch_shrink=2):
+        super().__init__(weight, every)
+        if not 0.0 <= float(decay) <= 1.0:
+            raise ValueError(f"PathLength: decay must lie in [0, 1], got {decay}.")
+        if int(batch_shrink) < 1:
+            raise ValueError(f"PathLength: batch_shrink must be >= 1, got {batch_shrink}.")
+        self.decay, self.batch_shrink = float(decay), int(batch_shrink)
+
+    def build_state(self, gan):
+        """Create the running mean `gan.pl_mean` (called by the engine at build)."""
+        gan.pl_mean = gan.add_weight(shape=(), initializer="zeros", trainable=False, name="pl_mean")
+
+    def __call__(self, gan, real, fake):
+        batch = ops.shape(real)[0]
+        if isinstance(batch, int):  # static (JAX, torch, eager TF): shapes must stay Python ints
+            n = max(batch // self.batch_shrink, 1)
+        else:
+            n = ops.maximum(batch // self.batch_shrink, 1)
+        if hasattr(gan, "sample_styles"):
+            ws, synthesis = gan.sample_styles(n), gan.synthesize
+        else:
+            ws, synthesis = gan.sample_latents(n), lambda z: gan.generator(z, training=True)
+        shape = tuple(gan.sample_shape)
+        pixels = float(np.prod(shape[:-1])) if len(shape) >= 3 else 1.0
+        noise = gan.random_normal((n, *shape)) / np.sqrt(pixels)
+        lengths = path_lengths(synthesis, ws, noise)
+        mean = gan.pl_mean.value + self.decay * (ops.mean(lengths) - gan.pl_mean.value)
+        gan.pl_mean.assign(ops.stop_gradient(mean))
+        return ops.mean(ops.square(lengths - mean))
+
+    def get_config(self):
+        return {**super().get_config(), "decay": self.decay, "batch_shrink": self.batch_shrink}
+
+
 class WeightClipping:
     """WGAN weight clipping (Arjovsky et al. 2017): clip D's weights to [-c, c].
 
@@ -212,13 +296,14 @@ class WeightClipping:
 
 
 PENALTIES = {
-    cls.name: cls for cls in (GradientPenalty, DRAGAN, R1, R2, WeightClipping)
+    cls.name: cls for cls in (GradientPenalty, DRAGAN, R1, R2, PathLength, WeightClipping)
 }
 ALIASES = {
     "gradient_penalty": "gp",
     "wgan_gp": "gp",
     "wgan-gp": "gp",
     "weight_clipping": "clip",
+    "path_length": "pl",
 }
 
 

@@ -5,5 +5,6 @@ Example:
 """
 
 from ganzoo.models.gan import MODEL_CLASSES, build_gan, build_optimizers, register_model_class
+from ganzoo.models.stylegan2 import StyleGAN2
 
-__all__ = ["MODEL_CLASSES", "build_gan", "build_optimizers", "register_model_class"]
+__all__ = ["MODEL_CLASSES", "StyleGAN2", "build_gan", "build_optimizers", "register_model_class"]

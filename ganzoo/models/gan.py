@@ -87,6 +87,7 @@ def build_optimizer(spec, role):
         raise ValueError(f"optimizers.{role} must be a mapping with a 'name' key (e.g. adam, rmsprop, sgd).")
     config = dict(spec)
     name = config.pop("name")
+    lazy_interval = config.pop("lazy_interval", None)
     for key, value in config.items():
         # YAML 1.1 reads "2e-4" as a string; accept it as the number it means.
         if isinstance(value, str):
@@ -94,10 +95,39 @@ def build_optimizer(spec, role):
                 config[key] = float(value)
             except ValueError:
                 pass
+    if lazy_interval is not None:
+        config = lazy_regularization_correction(name, config, lazy_interval, role)
     try:
         return keras.optimizers.get({"class_name": name, "config": config})
     except (ValueError, TypeError) as e:
         raise ValueError(f"optimizers.{role}: cannot build {name!r} with {config}: {e}") from None
+
+
+def lazy_regularization_correction(name, config, every, role="optimizer"):
+    """Adam hyper-parameters corrected for a regularizer run every `every` steps.
+
+    Karras et al. 2020 (Appendix B): with lazy regularization the network
+    takes `every + 1` updates per `every` minibatches, so the learning rate is
+    scaled by `c = every / (every + 1)` and Adam's betas are raised to `c`.
+    Recipes ask for it with `lazy_interval: N` in an optimizer spec.
+
+    Example:
+        >>> lazy_regularization_correction("adam", {"learning_rate": 0.0025, "beta_1": 0.0, "beta_2": 0.99}, 16)
+        {'learning_rate': 0.002352..., 'beta_1': 0.0, 'beta_2': 0.99058...}
+    """
+    every = int(every)
+    if every < 1:
+        raise ValueError(f"optimizers.{role}.lazy_interval must be >= 1, got {every}.")
+    if name.lower() not in ("adam", "adamw", "adamax", "nadam"):
+        raise ValueError(f"optimizers.{role}.lazy_interval: the correction is defined for Adam-type optimizers, not {name!r}.")
+    if every == 1:
+        return dict(config)
+    c = every / (every + 1)
+    out = dict(config)
+    out["learning_rate"] = float(config.get("learning_rate", 0.001)) * c
+    for key, default in (("beta_1", 0.9), ("beta_2", 0.999)):
+        out[key] = float(config.get(key, default)) ** c
+    return out
 
 
 def build_optimizers(optimizer_specs):

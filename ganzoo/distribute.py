@@ -1,0 +1,567 @@
+"""Data-parallel GAN training: one entry point, the native mechanism per backend.
+
+`strategy()` picks what the current Keras backend offers:
+
+* TensorFlow: `tf.distribute.MirroredStrategy` over the local devices (one
+  process). Build and compile inside the `with` block; `fit` splits each
+  global batch across replicas.
+* JAX: `keras.distribution.DataParallel` over the local devices (one
+  process): the step is traced once over the sharded global batch.
+* PyTorch: one process per device, launched by `torchrun`; the process group
+  is created from torchrun's environment (gloo on CPU, NCCL on GPU). Each
+  rank trains on its shard of the data; the train step all-reduces
+  gradients (mean) and the first step copies every variable from rank 0.
+
+In every case the engine's losses are means over the global batch, and the
+training noise (latents, penalty interpolation weights) of N replicas is the
+one-device draw split into N slices, so N devices with global batch B train
+exactly like one device with batch B (up to float summation order).
+
+Limits (each replica computes on its slice of the batch):
+* BatchNorm statistics are per replica (per device / per rank), as in
+  tf.distribute and DDP defaults; use LayerNorm or no normalization when
+  results must not depend on the device count. Batch-statistic terms
+  (feature matching, MinibatchStdDev, minibatch discrimination) are also
+  per replica. Noise drawn inside a network's own layers (StyleGAN noise
+  inputs) is not sliced per replica.
+* Multi-worker TensorFlow is refused with an error (keras-team/keras#20585);
+  multi-host JAX (`jax.distributed`) is refused with an error too.
+* torch: only rank 0 should write files (`is_chief()`); `GANMetrics` and
+  `SampleGrid` already do so.
+
+Example (the same script on every backend; with torch launch it with
+`torchrun --nproc-per-node 2 train.py`):
+    >>> import ganzoo
+    >>> with ganzoo.distribute.strategy() as dp:          # doctest: +SKIP
+    ...     gan = build_gan(); gan.compile(...)
+    ...     x, batch = dp.shard(images, batch_size=64)     # global batch 64
+    ...     gan.fit(x, batch_size=batch, epochs=10)
+"""
+
+import contextlib
+import datetime
+import json
+import os
+
+import keras
+
+_MULTI_WORKER_TF = (
+    "TF_CONFIG describes {n} workers, but Keras 3 `fit()` does not run under "
+    "tf.distribute.MultiWorkerMirroredStrategy (keras-team/keras#20585). ganzoo supports "
+    "TensorFlow on one machine (MirroredStrategy over its devices); for several machines use "
+    "the JAX or PyTorch backend."
+)
+
+
+def _backend():
+    return keras.backend.backend()
+
+
+# ------------------------------------------------------------ process info
+def world_size():
+    """Number of training processes (1 unless launched multi-process).
+
+    Example:
+        >>> world_size()
+        1
+    """
+    if _backend() == "torch":
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_world_size()
+    if _backend() == "jax":
+        import jax
+
+        return jax.process_count()
+    return 1
+
+
+def rank():
+    """Index of this process (0 on the chief); under torchrun also before the group exists.
+
+    Example:
+        >>> rank()
+        0
+    """
+    if _backend() == "torch":
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_rank()
+        return int(os.environ.get("RANK", "0"))  # torchrun's, before the group exists
+    if _backend() == "jax":
+        import jax
+
+        return jax.process_index()
+    return 0
+
+
+def is_chief():
+    """True on the process that logs, checkpoints and writes sample grids.
+
+    Example:
+        >>> if is_chief():
+        ...     gan.save_to_preset("out/preset")          # doctest: +SKIP
+    """
+    return rank() == 0
+
+
+def broadcast_floats(values):
+    """Rank 0's list of floats, on every process (a no-op with one process).
+
+    Every process must call it (a collective). Callbacks use it so that
+    metrics computed on rank 0 reach every rank's logs (EarlyStopping on
+    `fid` then stops all ranks together instead of deadlocking).
+
+    Example:
+        >>> broadcast_floats([1.5, 2.0])
+        [1.5, 2.0]
+    """
+    values = [float(v) for v in values]
+    if _backend() != "torch" or world_size() == 1:
+        return values
+    import torch
+    import torch.distributed as dist
+
+    t = torch.tensor(values, dtype=torch.float64)
+    dist.broadcast(t, src=0)
+    return [float(v) for v in t]
+
+
+# ------------------------------------------------------------ simulation
+def simulate_cpu_devices(n):
+    """Split the CPU into `n` logical devices (tests and benchmarks).
+
+    Call before TensorFlow or JAX initialise their devices (before any
+    tensor is created). PyTorch uses processes instead: see `strategy`.
+
+    Example:
+        >>> simulate_cpu_devices(2)                       # doctest: +SKIP
+        >>> strategy(devices=2)                           # doctest: +SKIP
+    """
+    n = _positive_int(n, "n")
+    backend = _backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        try:
+            tf.config.set_logical_device_configuration(
+                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(n)]
+            )
+        except RuntimeError as e:
+            raise RuntimeError(
+                "simulate_cpu_devices must run before TensorFlow initialises its devices "
+                f"(before the first tensor or model is created): {e}"
+            ) from None
+    elif backend == "jax":
+        import jax
+
+        try:
+            jax.config.update("jax_num_cpu_devices", n)
+        except RuntimeError as e:
+            raise RuntimeError(
+                "simulate_cpu_devices must run before JAX initialises its backend (or set "
+                f"XLA_FLAGS=--xla_force_host_platform_device_count={n} before Python starts): {e}"
+            ) from None
+    else:
+        raise ValueError(
+            f"simulate_cpu_devices is for TensorFlow and JAX; with the {backend} backend "
+            "launch processes instead (torchrun --nproc-per-node N)."
+        )
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return value
+
+
+# ------------------------------------------------------------ the entry point
+class DataParallel:
+    """A data-parallel context for the current backend (see `strategy`).
+
+    Attributes:
+        backend: the Keras backend.
+        num_replicas: devices (TF, JAX) or processes (torch) sharing a batch.
+        mechanism: the native object (a `tf.distribute.Strategy`, a
+            `keras.distribution.DataParallel`) or None (torch).
+
+    Example:
+        >>> with strategy(devices=2) as dp:               # doctest: +SKIP
+        ...     dp.num_replicas
+        2
+    """
+
+    def __init__(self, backend, num_replicas, mechanism=None, process_group=None):
+        self.backend = backend
+        self.num_replicas = num_replicas
+        self.mechanism = mechanism
+        self._process_group = process_group  # torch: (world size, timeout), joined on enter
+        self._exit = contextlib.ExitStack()
+
+    def __repr__(self):
+        return f"DataParallel(backend={self.backend!r}, num_replicas={self.num_replicas})"
+
+    def __enter__(self):
+        if self.backend == "tensorflow" and self.mechanism is not None:
+            self._exit.enter_context(self.mechanism.scope())
+        elif self.backend == "jax" and self.mechanism is not None:
+            previous = keras.distribution.distribution()
+            keras.distribution.set_distribution(self.mechanism)
+            self._exit.callback(keras.distribution.set_distribution, previous)
+        elif self._process_group is not None:
+            _torch_init(*self._process_group)
+            self._exit.callback(_torch_destroy)
+        return self
+
+    def __exit__(self, *exc):
+        self._exit.close()
+        return False
+
+    @property
+    def is_chief(self):
+        """True on the process that should log and write files."""
+        return is_chief()
+
+    def shard(self, x, batch_size):
+        """This process's training data and the `batch_size` to pass to `fit`.
+
+        Args:
+            x: a numpy array (or a tuple/list of arrays of equal length) of
+                training samples, in the order batches should be drawn.
+            batch_size: the *global* batch, split evenly across replicas;
+                it must be divisible by `num_replicas`.
+
+        Returns:
+            `(x_local, fit_batch_size)`. Samples past the last whole global
+            batch are dropped (every replica must run the same number of
+            steps). TF and JAX return the global batch (Keras splits it);
+            torch returns rank r's rows of every global batch and
+            `batch_size / world_size`.
+
+        Example:
+            >>> x, batch = dp.shard(images, batch_size=64)  # doctest: +SKIP
+            >>> gan.fit(x, batch_size=batch, shuffle=False)  # doctest: +SKIP
+        """
+        import numpy as np
+
+        batch_size = _positive_int(batch_size, "batch_size")
+        if hasattr(x, "element_spec"):
+            raise TypeError(
+                "shard() takes numpy arrays. A tf.data.Dataset can go to fit directly on "
+                "TensorFlow and JAX, batched by the global batch; under torch give each rank "
+                "dataset.shard(ganzoo.distribute.world_size(), ganzoo.distribute.rank()) batched "
+                "by batch_size / world_size, with the same number of batches on every rank."
+            )
+        n = self.num_replicas
+        if batch_size % n:
+            raise ValueError(
+                f"The global batch size {batch_size} is not divisible by the {n} replicas; "
+                f"use a multiple of {n} (e.g. {batch_size - batch_size % n or n})."
+            )
+        arrays = list(x) if isinstance(x, (tuple, list)) else [x]
+        arrays = [np.asarray(a) for a in arrays]
+        length = len(arrays[0])
+        if any(len(a) != length for a in arrays):
+            raise ValueError(f"shard() got arrays of different lengths {[len(a) for a in arrays]}.")
+        steps = length // batch_size
+        if steps == 0:
+            raise ValueError(
+                f"shard() got {length} samples, fewer than one global batch of {batch_size}."
+            )
+        local = batch_size // n
+        out = []
+        for a in arrays:
+            a = a[: steps * batch_size]
+            if self.backend == "torch" and n > 1:
+                r = rank()
+                a = a.reshape(steps, n, local, *a.shape[1:])[:, r].reshape(-1, *a.shape[1:])
+            out.append(a)
+        fit_batch = local if self.backend == "torch" else batch_size
+        return (out[0] if not isinstance(x, (tuple, list)) else type(x)(out)), fit_batch
+
+
+def strategy(devices=None, *, timeout=1800):
+    """The data-parallel context for the current Keras backend.
+
+    Args:
+        devices: None (all local devices; under torch, the processes
+            `torchrun` started), an int N (the first N devices; under torch
+            the launched world size must be N), a list of device names (TF,
+            JAX), or a native object of the current backend
+            (`tf.distribute.MirroredStrategy`, `keras.distribution.DataParallel`).
+        timeout: seconds (torch) to wait for the other processes, when
+            joining the group and in every collective (rank 0 computing FID
+            while the others wait counts), before failing with an error
+            instead of hanging. torch's default is 30 minutes too.
+
+    Returns:
+        a `DataParallel`; use it as a context manager around building,
+        compiling and fitting the model.
+
+    Raises:
+        ValueError: bad `devices`, a strategy object of another backend, a
+            malformed TF_CONFIG, missing torchrun variables.
+        RuntimeError: fewer devices than asked; multi-worker TensorFlow
+            (Keras 3 `fit` does not support it); an unreachable torch
+            master within `timeout`.
+
+    Example:
+        >>> with ganzoo.distribute.strategy(devices=2) as dp:   # doctest: +SKIP
+        ...     gan = ganzoo.GAN(G, D, latent_dim=64); gan.compile()
+        ...     gan.fit(*dp.shard(x, batch_size=64), epochs=1)
+    """
+    backend = _backend()
+    _check_foreign(devices, backend)
+    if devices is not None and not isinstance(devices, (int, list, tuple)) or isinstance(devices, bool):
+        if backend == "tensorflow" and _is_tf_strategy(devices):
+            return DataParallel(backend, devices.num_replicas_in_sync, devices)
+        if backend == "jax" and isinstance(devices, keras.distribution.DataParallel):
+            return DataParallel(backend, len(devices.device_mesh.devices.reshape(-1)), devices)
+        raise ValueError(
+            f"devices must be None, a positive int, a list of device names or a native "
+            f"strategy of the {backend} backend; got {devices!r}."
+        )
+    if isinstance(devices, int):
+        _positive_int(devices, "devices")
+    if isinstance(devices, (list, tuple)) and not devices:
+        raise ValueError("devices is an empty list; pass None for all devices.")
+    if backend == "tensorflow":
+        return _tf_strategy(devices)
+    if backend == "jax":
+        return _jax_strategy(devices)
+    if backend == "torch":
+        return _torch_strategy(devices, timeout)
+    raise RuntimeError(f"ganzoo.distribute does not support the Keras backend {backend!r}.")
+
+
+def _is_tf_strategy(obj):
+    return type(obj).__module__.startswith("tensorflow") and hasattr(obj, "num_replicas_in_sync")
+
+
+def _check_foreign(obj, backend):
+    if obj is None or isinstance(obj, (int, list, tuple)):
+        return
+    module = type(obj).__module__
+    if module.startswith("tensorflow") and backend != "tensorflow":
+        raise ValueError(
+            f"Got a tf.distribute strategy ({type(obj).__name__}) but the Keras backend is "
+            f"{backend!r}; tf.distribute only drives the TensorFlow backend. Set "
+            "KERAS_BACKEND=tensorflow, or pass devices=N and let ganzoo pick the "
+            f"{backend} mechanism."
+        )
+    if module.startswith("keras.src.distribution") and backend != "jax":
+        raise ValueError(
+            f"Got a keras.distribution {type(obj).__name__} but the Keras backend is {backend!r}; "
+            "keras.distribution runs on JAX only. Pass devices=N instead."
+        )
+
+
+def _pick_devices(available, devices, kind, hint):
+    if devices is None:
+        return list(available)
+    if isinstance(devices, int):
+        if devices > len(available):
+            raise RuntimeError(
+                f"Asked for {devices} devices but only {len(available)} {kind} device(s) are "
+                f"available: {list(available)}. {hint}"
+            )
+        return list(available)[:devices]
+    return list(devices)
+
+
+# ------------------------------------------------------------ TensorFlow
+def check_tf_config(raw=None):
+    """Parse and validate TF_CONFIG; returns `(num_workers, task_index)` or None if unset.
+
+    Example:
+        >>> check_tf_config('{"cluster": {"worker": ["127.0.0.1:2222"]}, '
+        ...                 '"task": {"type": "worker", "index": 0}}')
+        (1, 0)
+    """
+    raw = os.environ.get("TF_CONFIG") if raw is None else raw
+    if not raw:
+        return None
+    try:
+        config = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"TF_CONFIG is not valid JSON ({e}): {raw!r}") from None
+    workers = (config.get("cluster") or {}).get("worker")
+    if not isinstance(workers, list) or not workers:
+        raise ValueError(
+            "TF_CONFIG needs cluster.worker, a non-empty list of 'host:port' addresses, e.g. "
+            '{"cluster": {"worker": ["127.0.0.1:2222", "127.0.0.1:2223"]}, '
+            f'"task": {{"type": "worker", "index": 0}}}}; got {raw!r}'
+        )
+    task = config.get("task") or {}
+    if "type" not in task or "index" not in task:
+        missing = [k for k in ("type", "index") if k not in task]
+        raise ValueError(f"TF_CONFIG task lacks {missing}: it needs {{'type': 'worker', 'index': i}}.")
+    index = task["index"]
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(workers):
+        raise ValueError(f"TF_CONFIG task.index must be in [0, {len(workers)}), got {index!r}.")
+    return len(workers), index
+
+
+def _tf_strategy(devices):
+    import tensorflow as tf
+
+    parsed = check_tf_config()
+    if parsed is not None and parsed[0] > 1:
+        raise RuntimeError(_MULTI_WORKER_TF.format(n=parsed[0]))
+    gpus = tf.config.list_logical_devices("GPU")
+    available = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+    names = _pick_devices(
+        available,
+        devices,
+        "GPU" if gpus else "CPU",
+        "On CPU call ganzoo.distribute.simulate_cpu_devices(N) first.",
+    )
+    if len(names) == 1:
+        # One device: nothing to mirror. MirroredStrategy over a single CPU
+        # device measured 4.6x slower per step than no strategy (bench/scaling.py).
+        if names[0] == available[0]:
+            return DataParallel("tensorflow", 1)
+        return DataParallel("tensorflow", 1, tf.distribute.OneDeviceStrategy(names[0]))
+    mirrored = tf.distribute.MirroredStrategy(devices=names)
+    return DataParallel("tensorflow", mirrored.num_replicas_in_sync, mirrored)
+
+
+# ------------------------------------------------------------ JAX
+def _jax_strategy(devices):
+    import jax
+
+    if jax.process_count() > 1:
+        raise RuntimeError(
+            f"JAX runs {jax.process_count()} processes (jax.distributed.initialize); "
+            "ganzoo.distribute supports JAX on one host (DataParallel over its devices). "
+            "Multi-host JAX needs per-process data feeding and every process in each "
+            "sampling call, which ganzoo does not do yet."
+        )
+    available = jax.devices()
+    if isinstance(devices, (list, tuple)):
+        by_name = {str(d): d for d in available}
+        unknown = [d for d in devices if not hasattr(d, "platform") and str(d) not in by_name]
+        if unknown:
+            raise ValueError(f"Unknown JAX devices {unknown}; available: {list(by_name)}.")
+        picked = [d if hasattr(d, "platform") else by_name[str(d)] for d in devices]
+    else:
+        picked = _pick_devices(
+            available,
+            devices,
+            available[0].platform.upper(),
+            "On CPU call ganzoo.distribute.simulate_cpu_devices(N) before JAX starts, or set "
+            "XLA_FLAGS=--xla_force_host_platform_device_count=N.",
+        )
+    if len(picked) == 1 and picked[0] == available[0]:
+        return DataParallel("jax", 1)  # one device: nothing to shard
+    dp = keras.distribution.DataParallel(devices=picked)
+    return DataParallel("jax", len(picked), dp)
+
+
+# ------------------------------------------------------------ PyTorch
+_TORCH_ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+def _torch_strategy(devices, timeout):
+    if isinstance(devices, (list, tuple)):
+        raise ValueError(
+            "With the torch backend devices are processes: pass an int (the world size "
+            "torchrun launched) or None."
+        )
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        world = dist.get_world_size()
+        if devices is not None and devices != world:
+            raise ValueError(f"devices={devices} but the process group has {world} processes.")
+        return DataParallel("torch", world)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1 and devices in (None, 1):
+        return DataParallel("torch", 1)
+    if devices is not None and devices != world:
+        raise RuntimeError(
+            f"devices={devices} with the torch backend needs {devices} processes; launch with "
+            f"`torchrun --nproc-per-node {devices} your_script.py` (WORLD_SIZE is {world})."
+        )
+    missing = [k for k in _TORCH_ENV if k not in os.environ]
+    if missing:
+        raise ValueError(
+            f"torch multi-process training needs {missing} in the environment (torchrun sets "
+            "them); launch with `torchrun --nproc-per-node N your_script.py`."
+        )
+    timeout = float(timeout)
+    if timeout <= 0:
+        raise ValueError(f"timeout must be > 0 seconds, got {timeout}.")
+    return DataParallel("torch", world, process_group=(world, timeout))
+
+
+def _torch_init(world, timeout):
+    import torch
+    import torch.distributed as dist
+
+    pg_backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if pg_backend == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    address = f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}"
+    try:
+        dist.init_process_group(
+            pg_backend,
+            rank=int(os.environ["RANK"]),
+            world_size=world,
+            timeout=datetime.timedelta(seconds=timeout),
+        )
+    except Exception as e:  # torch raises DistStoreError / RuntimeError / ValueError
+        raise RuntimeError(
+            f"Could not join the torch process group at {address} (rank {os.environ['RANK']} of "
+            f"{world}) within {timeout:g} s: {type(e).__name__}: {e}. Check that every process "
+            "was started and that MASTER_ADDR/MASTER_PORT are reachable."
+        ) from None
+
+
+def _torch_destroy():
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+# ------------------------------------------------------------ CLI
+def add_cli_arguments(parser):
+    """Add `--devices N` and `--distributed` to an argparse parser.
+
+    Example:
+        >>> import argparse
+        >>> p = argparse.ArgumentParser(); add_cli_arguments(p)
+        >>> p.parse_args(["--devices", "2"]).devices
+        2
+    """
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="data-parallel training on N devices (TF/JAX: local devices; torch: the "
+        "torchrun world size). Implies --distributed.",
+    )
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel training on all local devices (torch: the processes torchrun "
+        "launched).",
+    )
+
+
+def from_cli_args(args):
+    """The context `ganzoo train` runs in: a `DataParallel`, or a no-op context.
+
+    Example:
+        >>> with from_cli_args(args) as dp:                 # doctest: +SKIP
+        ...     gan = build(); gan.compile(); gan.fit(*dp.shard(x, 64))
+    """
+    devices = getattr(args, "devices", None)
+    if devices is None and not getattr(args, "distributed", False):
+        return DataParallel(_backend(), 1)
+    return strategy(devices=devices)

@@ -1,0 +1,360 @@
+"""StyleGAN2 (Karras et al. 2020, arXiv 1912.04958) as a `ganzoo.GAN`.
+
+Training is the generic engine with StyleGAN2's pieces: the non-saturating
+logistic loss, lazy R1 on D (gamma per dataset, every 16), lazy path-length
+regularization on G (`penalties.PathLength`, weight 2, every 4, decay 0.01),
+style mixing regularization (probability 0.9) in every phase's fakes, and a
+generator EMA whose half-life is given in thousands of images (`ema_kimg`).
+Only the sampling path (`generate_fakes`), the EMA decay and the public
+sampling tools are specialised here; the loop is the engine's.
+
+The lazy-regularization correction of the optimizers (lr * c, beta ** c with
+c = every / (every + 1)) is applied when the optimizers are built from a
+recipe with `lazy_interval` (see `ganzoo.models.gan.build_optimizer`).
+
+Example:
+    >>> import ganzoo
+    >>> gan = ganzoo.load("stylegan2-ffhq")                       # doctest: +SKIP
+    >>> imgs = gan.generate(4, seed=0, truncation=0.7)           # doctest: +SKIP
+    >>> mixed = gan.style_mix(1, 2, cutoff=4)                     # doctest: +SKIP
+"""
+
+import warnings
+
+import keras
+import numpy as np
+from keras import ops
+
+from ganzoo.architectures.stylegan2 import Generator
+from ganzoo.engine import autodiff
+from ganzoo.engine import latents as latents_lib
+from ganzoo.engine import penalties as penalties_lib
+from ganzoo.engine.gan import GAN
+from ganzoo.models.gan import register_model_class
+
+_NOISE_MODES = ("const", "random", "none")
+
+
+def default_penalties(r1_gamma=10.0):
+    """StyleGAN2's regularizers: lazy R1 (every 16) and path length (weight 2, every 4).
+
+    Example:
+        >>> [p.name for p in default_penalties()]
+        ['r1', 'pl']
+    """
+    return [penalties_lib.R1(r1_gamma, every=16), penalties_lib.PathLength(2.0, every=4)]
+
+
+@register_model_class
+@keras.saving.register_keras_serializable(package="ganzoo")
+class StyleGAN2(GAN):
+    """StyleGAN2 training model and sampler.
+
+    Args:
+        generator: a `ganzoo.architectures.stylegan2.Generator`.
+        discriminator: a discriminator taking the generator's images
+            (usually `ganzoo.architectures.stylegan2.Discriminator`).
+        latent_dim: defaults to `generator.z_dim` (must match it).
+        objective: default "non_saturating" (NVIDIA's softplus losses).
+        penalties: default `[R1(10, every=16), PathLength(2, every=4)]`.
+        style_mixing_prob: probability of mixing two latents' styles at a
+            random layer in each training batch (0.9 in the paper).
+        ema_kimg: half-life of the generator EMA in thousands of images; the
+            per-step decay is `0.5 ** (batch / (ema_kimg * 1000))`. None
+            disables it (or pass a fixed `ema_decay`).
+        ema_rampup: optional ramp-up (stylegan2-ada): the half-life is at most
+            `ema_rampup * images seen`.
+
+    Example:
+        >>> from ganzoo.architectures.stylegan2 import stylegan2_generator, stylegan2_discriminator
+        >>> G = stylegan2_generator(16, z_dim=16, w_dim=16, channel_base=64, channel_max=16, mapping_layers=2)
+        >>> D = stylegan2_discriminator(16, channel_base=64, channel_max=16, mbstd_group_size=2)
+        >>> gan = StyleGAN2(G, D, ema_kimg=0.1)
+        >>> gan.compile(g_optimizer="adam", d_optimizer="adam")
+        >>> gan.fit(images, batch_size=8, epochs=1)               # doctest: +SKIP
+        >>> gan.generate(4, seed=0, truncation=0.5).shape         # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        latent_dim=None,
+        objective="non_saturating",
+        penalties=None,
+        d_steps=1,
+        ema_kimg=10.0,
+        ema_rampup=None,
+        ema_decay=None,
+        style_mixing_prob=0.9,
+        seed=None,
+        **kwargs,
+    ):
+        if not isinstance(generator, Generator):
+            raise TypeError(
+                "StyleGAN2 needs a ganzoo.architectures.stylegan2.Generator (mapping + synthesis), "
+                f"got {type(generator).__name__}."
+            )
+        if latent_dim is None:
+            latent_dim = generator.z_dim
+        if latent_dim != generator.z_dim:
+            raise ValueError(f"latent_dim {latent_dim} does not match the generator's z_dim {generator.z_dim}.")
+        if ema_kimg is not None and ema_decay is not None:
+            raise ValueError("Pass ema_kimg (a half-life in kimg) or ema_decay (a fixed decay), not both.")
+        if ema_kimg is not None and float(ema_kimg) <= 0:
+            raise ValueError(f"ema_kimg must be > 0 or None, got {ema_kimg}.")
+        if not 0.0 <= float(style_mixing_prob) <= 1.0:
+            raise ValueError(f"style_mixing_prob must lie in [0, 1], got {style_mixing_prob}.")
+        res = getattr(discriminator, "img_resolution", None)
+        if res is not None and res != generator.img_resolution:
+            raise ValueError(
+                f"The generator makes {generator.img_resolution}x{generator.img_resolution} images but the "
+                f"discriminator takes {res}x{res}; build both for one resolution."
+            )
+        self.ema_kimg = None if ema_kimg is None else float(ema_kimg)
+        self.ema_rampup = None if ema_rampup is None else float(ema_rampup)
+        self.style_mixing_prob = float(style_mixing_prob)
+        if penalties is None:
+            penalties = default_penalties()
+        # With ema_kimg the decay depends on the batch (`ema_decay_at`); 0.0 only switches the EMA on.
+        super().__init__(
+            generator, discriminator, latent_dim=latent_dim, objective=objective, penalties=penalties,
+            d_steps=d_steps, ema_decay=0.0 if self.ema_kimg is not None else ema_decay, seed=seed, **kwargs,
+        )
+
+    @property
+    def conditional(self):
+        """True when the generator takes class labels (c_dim > 0)."""
+        return self.generator.c_dim > 0
+
+    def _infer_sample_shape(self):
+        G = self.generator
+        return (G.img_resolution, G.img_resolution, G.img_channels)
+
+    # ------------------------------------------------------------- training
+    def sample_styles(self, batch_size):
+        """Training styles ws (N, num_ws, w_dim) with style mixing regularization.
+
+        With probability `style_mixing_prob` the layers from a random cutoff
+        in [1, num_ws) on take the styles of a second latent (one cutoff per
+        batch, as NVIDIA's `run_G`). The first mapping updates `w_avg`.
+
+        Example:
+            >>> ws = gan.sample_styles(8)
+        """
+        mapping = self.generator.mapping
+        ws = mapping(self.sample_latents(batch_size), None, update_w_avg=True)
+        num_ws = self.generator.num_ws
+        if self.style_mixing_prob > 0 and num_ws > 1:
+            cutoff = keras.random.randint((), 1, num_ws, seed=self.seed_generator)
+            mix = keras.random.uniform((), seed=self.seed_generator) < self.style_mixing_prob
+            cutoff = ops.where(mix, cutoff, num_ws)
+            other = mapping(self.sample_latents(batch_size), None, update_w_avg=False)
+            keep = ops.arange(num_ws)[None, :, None] < cutoff
+            ws = ops.where(keep, ws, other)
+        return ws
+
+    def synthesize(self, ws):
+        """Training synthesis g(ws) with random noise inputs.
+
+        Example:
+            >>> img = gan.synthesize(gan.sample_styles(8))
+        """
+        return self.generator.synthesis(ws, noise_mode="random")
+
+    def generate_fakes(self, batch_size):
+        return self.synthesize(self.sample_styles(batch_size))
+
+    def ema_decay_at(self, batch_size):
+        """`0.5 ** (batch / (ema_kimg * 1000))` (with ramp-up), else the fixed decay.
+
+        Example:
+            >>> float(StyleGAN2(G, D, ema_kimg=10).ema_decay_at(32))   # doctest: +SKIP
+            0.99778...
+        """
+        if self.ema_kimg is None:
+            return self.ema_decay
+        batch = ops.cast(batch_size, "float32")
+        ema_nimg = ops.convert_to_tensor(self.ema_kimg * 1000.0, "float32")
+        if self.ema_rampup is not None:
+            seen = ops.cast(self.step_counter.value, "float32") * batch
+            ema_nimg = ops.minimum(ema_nimg, seen * self.ema_rampup)
+        return ops.power(0.5, batch / ops.maximum(ema_nimg, 1e-8))
+
+    def fit(self, *args, **kwargs):
+        """`GAN.fit`; conditional StyleGAN2 training is not supported yet."""
+        if self.conditional:
+            raise NotImplementedError(
+                "Training a class-conditional StyleGAN2 (c_dim > 0) is not supported yet; conditional "
+                "presets (stylegan2-cifar10) are for sampling with generate(labels=...)."
+            )
+        return super().fit(*args, **kwargs)
+
+    # ------------------------------------------------------------- sampling
+    def _labels(self, labels, n):
+        c_dim = self.generator.c_dim
+        if not c_dim:
+            if labels is not None:
+                raise ValueError("This StyleGAN2 is unconditional (c_dim = 0); do not pass labels.")
+            return None
+        if labels is None:
+            labels = np.arange(n) % c_dim
+        labels = np.asarray(labels)
+        if labels.ndim == 0:
+            labels = np.full((n,), int(labels))
+        if labels.ndim == 1:
+            if labels.shape[0] != n or labels.min() < 0 or labels.max() >= c_dim:
+                raise ValueError(f"labels must be {n} class ids in [0, {c_dim}), got {labels.tolist()}.")
+            labels = np.eye(c_dim, dtype="float32")[labels.astype(int)]
+        if labels.shape != (n, c_dim):
+            raise ValueError(f"labels must have shape ({n},) or ({n}, {c_dim}), got {labels.shape}.")
+        return labels.astype("float32")
+
+    @staticmethod
+    def _check_sampling_args(truncation, noise_mode):
+        if noise_mode not in _NOISE_MODES:
+            raise ValueError(f"noise_mode must be one of {_NOISE_MODES}, got {noise_mode!r}.")
+        if not 0.0 <= float(truncation) <= 1.0:
+            warnings.warn(
+                f"truncation psi={truncation} lies outside [0, 1]: psi < 0 flips styles through the mean w "
+                "and psi > 1 exaggerates them; expect unusual images.",
+                stacklevel=3,
+            )
+
+    def _run(self, fn, use_ema):
+        scope = self._sampling_scope(use_ema)
+        with autodiff.no_grad(), scope:
+            out = fn()
+        # The scope drops variable updates; keep the noise generators' advance so that
+        # noise_mode="random" draws new noise on every call.
+        for layer in self.generator._flatten_layers():
+            generator = getattr(layer, "seed_generator", None)
+            if isinstance(generator, keras.random.SeedGenerator):
+                value = scope.get_current_value(generator.state)
+                if value is not None:
+                    generator.state.assign(value)
+        return np.asarray(ops.convert_to_numpy(out), dtype="float32")
+
+    def _as_latents(self, n, seed, latents):
+        if latents is None:
+            if n is None or isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"generate() needs a positive number of samples, got n={n!r}.")
+            latents = self.sample_latents_numpy(n, seed)
+        latents = np.asarray(latents, dtype="float32")
+        if latents.ndim != 2 or latents.shape[1] != self.generator.z_dim or len(latents) == 0:
+            raise ValueError(f"latents must have shape (N, {self.generator.z_dim}) with N >= 1, got {latents.shape}.")
+        return latents
+
+    def map(self, latents, labels=None, truncation=1.0, truncation_cutoff=None, use_ema=True):
+        """Latents z (N, z_dim) -> styles ws (N, num_ws, w_dim), with truncation.
+
+        Example:
+            >>> ws = gan.map(gan.sample_latents_numpy(2, seed=0), truncation=0.7)
+        """
+        z = self._as_latents(None, None, latents)
+        c = self._labels(labels, len(z))
+        return self._run(
+            lambda: self.generator.mapping(
+                z, c, truncation_psi=float(truncation), truncation_cutoff=truncation_cutoff, update_w_avg=False
+            ),
+            use_ema,
+        )
+
+    def synthesize_numpy(self, ws, noise_mode="const", batch_size=8, use_ema=True):
+        """Styles ws (N, num_ws, w_dim) -> images (N, H, W, C) as numpy.
+
+        Example:
+            >>> imgs = gan.synthesize_numpy(gan.map(z), noise_mode="const")
+        """
+        ws = np.asarray(ws, dtype="float32")
+        out = [
+            self._run(lambda c=ws[i : i + batch_size]: self.generator.synthesis(c, noise_mode=noise_mode), use_ema)
+            for i in range(0, len(ws), int(batch_size))
+        ]
+        return np.concatenate(out, axis=0)
+
+    def generate(self, n=None, *, seed=None, latents=None, labels=None, truncation=1.0, truncation_cutoff=None,
+                 noise_mode="const", batch_size=8, use_ema=True):
+        """Sample images (NHWC, about [-1, 1]) from the EMA generator.
+
+        Args:
+            n, seed: number of images and the numpy seed of their latents
+                (same latents on every backend).
+            latents: explicit z of shape (N, z_dim) instead of n / seed.
+            labels: class ids (N,) or one-hot (N, c_dim) for conditional
+                models; default: classes 0, 1, 2, ... in turn.
+            truncation: psi, `w_avg + psi (w - w_avg)`; 1 disables it, 0 gives
+                the mean image. Values outside [0, 1] warn.
+            truncation_cutoff: truncate only the first `cutoff` style layers.
+            noise_mode: "const" (the stored noise maps, deterministic),
+                "random" or "none".
+
+        Example:
+            >>> imgs = gan.generate(8, seed=0, truncation=0.7, noise_mode="const")
+        """
+        self._check_sampling_args(truncation, noise_mode)
+        z = self._as_latents(n, seed, latents)
+        ws = self.map(z, labels, truncation, truncation_cutoff, use_ema=use_ema)
+        return self.synthesize_numpy(ws, noise_mode=noise_mode, batch_size=batch_size, use_ema=use_ema)
+
+    def _latent_batch(self, refs):
+        refs = refs if isinstance(refs, (list, tuple)) else [refs]
+        return np.stack([self._latent(r) for r in refs])
+
+    def style_mix(self, a, b, cutoff, *, labels=None, truncation=1.0, truncation_cutoff=None, noise_mode="const",
+                  use_ema=True):
+        """Style mixing: style layers [0, cutoff) from `a`, the rest from `b`.
+
+        `a` and `b` are seeds, latents, or equal-length lists of them. Low
+        layers carry coarse attributes (pose, face shape), high layers
+        colour and fine detail.
+
+        Example:
+            >>> img = gan.style_mix(seed_a=1, seed_b=2, cutoff=4)   # (1, H, W, C)
+        """
+        self._check_sampling_args(truncation, noise_mode)
+        za, zb = self._latent_batch(a), self._latent_batch(b)
+        if len(za) != len(zb):
+            raise ValueError(f"style_mix needs as many `a` as `b`, got {len(za)} and {len(zb)}.")
+        num_ws = self.generator.num_ws
+        if isinstance(cutoff, bool) or not isinstance(cutoff, (int, np.integer)) or not 0 <= cutoff <= num_ws:
+            raise ValueError(f"cutoff must be an int in [0, {num_ws}], got {cutoff!r}.")
+        wa = self.map(za, labels, truncation, truncation_cutoff, use_ema=use_ema)
+        wb = self.map(zb, labels, truncation, truncation_cutoff, use_ema=use_ema)
+        ws = np.asarray(ops.convert_to_numpy(Generator.mix_styles(wa, wb, int(cutoff))))
+        return self.synthesize_numpy(ws, noise_mode=noise_mode, use_ema=use_ema)
+
+    def interpolate(self, a, b, steps=8, method=None, space="w", *, labels=None, truncation=1.0,
+                    truncation_cutoff=None, noise_mode="const", use_ema=True):
+        """Images along a path between two seeds / latents, in W (default) or Z.
+
+        In W the path is linear between the (truncated) styles of `a` and
+        `b` (StyleGAN's perceptual path); in Z it is spherical by default.
+
+        Example:
+            >>> frames = gan.interpolate(0, 1, steps=8, space="w")
+        """
+        if space not in ("w", "z"):
+            raise ValueError(f"space must be 'w' or 'z', got {space!r}.")
+        self._check_sampling_args(truncation, noise_mode)
+        za, zb = self._latent(a)[None], self._latent(b)[None]
+        if labels is not None and np.ndim(labels) != 0:
+            raise ValueError(f"interpolate takes one class id as labels, got {labels!r}.")
+        if space == "z":
+            path = latents_lib.interpolate(za[0], zb[0], steps=steps, method=method or "slerp")
+            lab = None if labels is None else np.full(len(path), int(labels))
+            return self.generate(latents=path, labels=lab, truncation=truncation,
+                                 truncation_cutoff=truncation_cutoff, noise_mode=noise_mode, use_ema=use_ema)
+        lab = None if labels is None else np.array([int(labels)])
+        wa = self.map(za, lab, truncation, truncation_cutoff, use_ema=use_ema)[0]
+        wb = self.map(zb, lab, truncation, truncation_cutoff, use_ema=use_ema)[0]
+        path = latents_lib.interpolate(wa, wb, steps=steps, method=method or "lerp")
+        return self.synthesize_numpy(path, noise_mode=noise_mode, use_ema=use_ema)
+
+    # --------------------------------------------------------------- config
+    def get_config(self):
+        config = super().get_config()
+        config.update(ema_kimg=self.ema_kimg, ema_rampup=self.ema_rampup, style_mixing_prob=self.style_mixing_prob)
+        if self.ema_kimg is not None:
+            config["ema_decay"] = None
+        return config

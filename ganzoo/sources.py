@@ -1,0 +1,246 @@
+"""Weight sources of registry models: try each in order, convert upstream files once.
+
+A recipe's `weights` section names where its pretrained weights come from:
+
+    weights: {embedded: dcgan-digits}                 # shipped in the package
+    weights: {hub: ganzoo/ring8-nsgan, revision: v1}  # a ganzoo preset on the Hub
+    weights:
+      sources:                                        # tried in this order
+        - {hub: ganzoo/stylegan2-ffhq, revision: v1, sha256: {model.weights.h5: <hex>}}
+        - hub: upstream/stylegan2
+          filename: stylegan2-ffhq-config-f.pkl
+          sha256: <hex of that file>                  # required: pins the file and names the cache
+          converter: stylegan2                        # a name in ganzoo.convert.CONVERTERS
+          license: nvidia-source-code-license-nc
+          license_url: https://nvlabs.github.io/stylegan2/license.html
+
+Source keys: `embedded` | `hub` (one of them), `revision`, `sha256` (for a preset:
+`{filename: hex}`; for a converted file: the file's hex digest), `filename` +
+`converter` (convert an upstream checkpoint), `license`, `license_url`.
+
+A converted source downloads its file with `ganzoo.hub.hf_download` (SHA-256
+checked), converts it once into `<ganzoo cache>/converted/<name>-<sha[:16]>/`
+and loads that folder from then on without touching the network. A source
+with a `license` shows its notice once (`ganzoo.hub.show_license_notice`).
+When every source fails, the error lists each source and why it failed.
+
+Example:
+    >>> from ganzoo import recipes, sources
+    >>> gan = sources.load_from_sources(recipes.get("dcgan-digits"))
+    >>> sources.cache_status(recipes.get("dcgan-digits"))
+    'embedded'
+"""
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+# Preset folders shipped inside the package (package data, see pyproject.toml).
+EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded"
+SOURCE_KEYS = ("embedded", "hub", "revision", "sha256", "filename", "converter", "license", "license_url")
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def normalize(recipe):
+    """The recipe's weight sources as a checked list of dicts (bad keys raise ValueError).
+
+    Example:
+        >>> normalize({"name": "x", "weights": {"hub": "org/x"}})
+        [{'hub': 'org/x'}]
+    """
+    name = recipe.get("name", "?")
+    weights = recipe.get("weights")
+    if not isinstance(weights, dict):
+        raise ValueError(f"{name}: 'weights' must be a mapping such as {{embedded: NAME}} or {{sources: [...]}}.")
+    if "sources" in weights:
+        if set(weights) != {"sources"}:
+            raise ValueError(f"{name}: 'weights' has 'sources'; move {sorted(set(weights) - {'sources'})} into one source.")
+        items = weights["sources"]
+        if not isinstance(items, list) or not items:
+            raise ValueError(f"{name}: weights.sources must be a non-empty list of sources.")
+    else:
+        items = [weights]
+    out = []
+    for i, src in enumerate(items):
+        where = f"{name}: weights.sources[{i}]" if "sources" in weights else f"{name}: weights"
+        if not isinstance(src, dict):
+            raise ValueError(f"{where} must be a mapping, got {type(src).__name__}.")
+        unknown = sorted(set(src) - set(SOURCE_KEYS))
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(SOURCE_KEYS)}.")
+        kinds = [k for k in ("embedded", "hub") if k in src]
+        if len(kinds) != 1:
+            raise ValueError(f"{where} needs exactly one of 'embedded' or 'hub', got {sorted(src)}.")
+        if ("filename" in src) != ("converter" in src):
+            raise ValueError(f"{where}: 'filename' and 'converter' go together (an upstream file and how to convert it).")
+        if "converter" in src:
+            if "hub" not in src:
+                raise ValueError(f"{where}: a converted source downloads its file from the Hub; give 'hub: ORG/REPO'.")
+            if not isinstance(src.get("sha256"), str):
+                raise ValueError(
+                    f"{where}: a converted source needs 'sha256: <hex digest of {src['filename']}>' "
+                    "(it verifies the download and names the conversion cache)."
+                )
+        elif "sha256" in src and not isinstance(src["sha256"], dict):
+            raise ValueError(f"{where}: for a preset source, 'sha256' maps file names to digests, e.g. {{model.weights.h5: <hex>}}.")
+        out.append(dict(src))
+    return out
+
+
+def describe(src):
+    """One line naming a source, for messages.
+
+    Example:
+        >>> describe({"hub": "org/x", "filename": "a.pkl", "converter": "stylegan2"})
+        "hf://org/x/a.pkl (converted with 'stylegan2')"
+    """
+    if "embedded" in src:
+        return f"embedded preset {src['embedded']!r}"
+    rev = f"@{src['revision']}" if src.get("revision") else ""
+    if "converter" in src:
+        return f"hf://{src['hub']}{rev}/{src['filename']} (converted with {src['converter']!r})"
+    return f"hf://{src['hub']}{rev}"
+
+
+def converted_dir(recipe, src):
+    """Where the converted preset of a converter source is cached.
+
+    Example:
+        >>> converted_dir({"name": "sg2"}, {"sha256": "ab" * 32}).name
+        'sg2-abababababababab'
+    """
+    from ganzoo.hub import ganzoo_cache_dir
+
+    name = _SAFE.sub("_", str(recipe.get("name", "model")))
+    return Path(ganzoo_cache_dir()) / "converted" / f"{name}-{str(src['sha256']).lower()[:16]}"
+
+
+def _complete(folder):
+    # Light check (no Keras import, so `ganzoo list` stays fast); loading checks the rest.
+    folder = Path(folder)
+    return (folder / "config.json").is_file() and any(
+        (folder / name).is_file() for name in ("model.weights.h5", "model.weights.json")
+    )
+
+
+def _convert(recipe, src):
+    """Download and convert a converter source once; return the cached preset folder."""
+    from ganzoo import hub
+    from ganzoo.convert import get_converter
+
+    target = converted_dir(recipe, src)
+    if _complete(target):
+        return target  # converted before: no network
+    converter = get_converter(src["converter"])
+    path = hub.hf_download(src["hub"], src["filename"], revision=src.get("revision"), sha256=src["sha256"])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        out = Path(converter(path, str(tmp / "preset"), recipe=recipe) or tmp / "preset")
+        if not _complete(out):
+            raise ValueError(
+                f"converter {src['converter']!r} did not write a complete preset folder at {out} "
+                "(config.json and model.weights.h5 are required)."
+            )
+        try:
+            os.replace(out, target)
+        except OSError:
+            if not _complete(target):  # another process finished first: keep its copy
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def fetch(recipe, src, *, revision=None):
+    """The local preset folder of one source (downloading or converting it if needed).
+
+    `revision` overrides the revision of a Hub preset source.
+
+    Example:
+        >>> fetch(recipes.get("dcgan-digits"), {"embedded": "dcgan-digits"})
+    """
+    if "embedded" in src:
+        folder = EMBEDDED_DIR / src["embedded"]
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"the embedded preset folder {folder} is not installed; reinstall ganzoo "
+                "(it ships as package data) or recreate it with tools/train_embedded.py"
+            )
+        return folder
+    if "converter" in src:
+        return _convert(recipe, src)
+    from ganzoo import hub
+
+    return Path(hub.download_preset(src["hub"], revision=revision or src.get("revision"), sha256=src.get("sha256")))
+
+
+def load_from_sources(recipe, *, revision=None, generator_only=False):
+    """Load a registry model from the first of its weight sources that works.
+
+    Each failure (download, checksum, conversion, loading) is recorded and the
+    next source is tried; if none works, an OSError lists every source with
+    its error.
+
+    Example:
+        >>> gan = load_from_sources(recipes.get("dcgan-digits"), generator_only=True)
+    """
+    from ganzoo.presets import load_preset
+
+    tried = []
+    for src in normalize(recipe):
+        try:
+            model = load_preset(fetch(recipe, src, revision=revision), generator_only=generator_only)
+        except (OSError, ValueError, ImportError) as e:
+            tried.append(f"{len(tried) + 1}) {describe(src)}: {e}")
+            continue
+        if src.get("license"):
+            from ganzoo.hub import show_license_notice
+
+            show_license_notice(recipe["name"], src["license"], src.get("license_url"))
+        return model
+    raise OSError(
+        f"could not load the weights of {recipe['name']!r}; tried {len(tried)} source(s) in order: "
+        + "; ".join(tried)
+    )
+
+
+def cache_status(recipe):
+    """Whether a registry model's weights are available without the network.
+
+    Returns `"embedded"`, `"yes"` (some source is in the Hugging Face cache or
+    the conversion cache), `"no"`, or `"-"` for a recipe without weights.
+    Never touches the network.
+
+    Example:
+        >>> cache_status(recipes.get("ring8-hinge"))
+        '-'
+    """
+    if not recipe.get("weights"):
+        return "-"
+    try:
+        items = normalize(recipe)
+    except ValueError:
+        return "no"
+    for src in items:
+        if "embedded" in src:
+            if (EMBEDDED_DIR / src["embedded"]).is_dir():
+                return "embedded"
+        elif "converter" in src:
+            if _complete(converted_dir(recipe, src)):
+                return "yes"
+        elif _in_hf_cache(src["hub"]):
+            return "yes"
+    return "no"
+
+
+def _in_hf_cache(repo_id):
+    from ganzoo import hub
+
+    try:
+        root = Path(hub._hf_cache_dir(None)) / ("models--" + repo_id.replace("/", "--")) / "snapshots"
+    except ImportError:
+        return False
+    return root.is_dir() and any((snap / "config.json").is_file() for snap in root.iterdir())

@@ -1,0 +1,139 @@
+"""Train a tiny WGAN-GP for one epoch on 1 or N devices and save its state.
+
+Run by tests/test_distribute.py in a subprocess (the backend, and on TF/JAX
+the number of simulated CPU devices, are fixed when the process starts):
+
+    KERAS_BACKEND=jax python tests/dist_scripts/train_tiny.py --devices 2 --out a.npz
+    KERAS_BACKEND=torch torchrun --nproc-per-node 2 tests/dist_scripts/train_tiny.py ...
+
+`--devices 0` trains without any strategy (the one-device reference). The
+networks are MLPs without BatchNorm (per-replica statistics would differ
+from global ones); their initial weights come from a fixed numpy draw, the
+data order is fixed (shuffle=False), and the engine's noise is the
+one-device draw sliced per replica, so every run should end with the same
+weights up to float summation order.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--devices", type=int, default=0, help="0: no strategy")
+parser.add_argument("--reference", action="store_true", help="also train on one device first")
+parser.add_argument("--out", required=True)
+parser.add_argument("--batch", type=int, default=16)
+parser.add_argument("--steps", type=int, default=4)
+args = parser.parse_args()
+
+import keras  # noqa: E402
+
+import ganzoo  # noqa: E402
+from ganzoo import distribute  # noqa: E402
+
+if keras.backend.backend() == "torch":
+    import torch
+
+    torch.set_num_threads(1)
+elif args.devices > 1:
+    distribute.simulate_cpu_devices(args.devices)
+
+import numpy as np  # noqa: E402
+
+LATENT, DIM, HIDDEN = 3, 4, 16
+
+
+def mlp(inp, out, rng):
+    model = keras.Sequential(
+        [keras.Input((inp,)), keras.layers.Dense(HIDDEN, activation="tanh"), keras.layers.Dense(out)]
+    )
+    for v in model.trainable_variables:
+        v.assign(rng.normal(0, 0.5, v.shape).astype("float32"))
+    return model
+
+
+def build(rank=0):
+    # Under torch, ranks other than 0 start from other weights and another
+    # noise seed: the first step must copy rank 0's state to every rank.
+    rng = np.random.default_rng(rank)
+    gan = ganzoo.GAN(
+        mlp(LATENT, DIM, rng),
+        mlp(DIM, 1, rng),
+        latent_dim=LATENT,
+        objective="wasserstein",
+        penalties=[ganzoo.penalties.GradientPenalty(10.0)],
+        d_steps=2,
+        ema_decay=0.9,
+        seed=7 + rank,
+    )
+    # SGD, not Adam: Adam is invariant to the gradient's scale, so it would
+    # hide a sum-instead-of-mean error across replicas.
+    gan.compile(
+        g_optimizer=keras.optimizers.SGD(0.05, momentum=0.5),
+        d_optimizer=keras.optimizers.SGD(0.05, momentum=0.5),
+    )
+    return gan
+
+
+def data():
+    rng = np.random.default_rng(1)
+    return rng.normal(size=(args.batch * args.steps + 3, DIM)).astype("float32")  # +3: dropped
+
+
+def state(gan):
+    out = {}
+    for i, v in enumerate(gan.generator.trainable_variables):
+        out[f"g{i}"] = np.array(v.numpy())
+    for i, v in enumerate(gan.discriminator.trainable_variables):
+        out[f"d{i}"] = np.array(v.numpy())
+    for i, v in enumerate(gan.ema_weights):
+        out[f"ema{i}"] = np.array(v.numpy())
+    out["step"] = np.array(gan.step_counter.numpy())
+    out["g_iterations"] = np.array(gan.g_optimizer.iterations.numpy())
+    return out
+
+
+def train(context):
+    x = data()
+    if context is None:
+        gan = build()
+        local, batch = x[: args.batch * args.steps], args.batch
+    else:
+        gan = build(distribute.rank())
+        local, batch = context.shard(x, batch_size=args.batch)
+    initial = state(gan)
+    start = time.perf_counter()
+    history = gan.fit(local, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+    result = state(gan)
+    if keras.backend.backend() == "jax":  # devices holding the weights
+        result["weight_devices"] = np.int64(
+            len(gan.generator.trainable_variables[0].value.sharding.device_set)
+        )
+    result["seconds"] = np.float64(time.perf_counter() - start)
+    result["samples"] = gan.generate(5, seed=3)  # EMA weights, outside the step
+    for key in ("d_loss", "g_loss", "gp"):
+        result[key] = np.float32(history.history[key][-1])
+    return result, initial
+
+
+results = {}
+if args.reference and distribute.rank() == 0:
+    # The one-device run: no strategy, global batch on the default device.
+    trained, initial = train(None)
+    results.update({f"ref_{k}": v for k, v in trained.items()})
+    results.update({f"init_{k}": v for k, v in initial.items()})
+if args.devices:
+    with distribute.strategy(devices=args.devices, timeout=120) as dp:
+        trained, initial = train(dp)
+        results.update({f"dist_{k}": v for k, v in trained.items()})
+        results.update({f"init_{k}": v for k, v in initial.items()})
+        results["replicas"] = np.int64(dp.num_replicas)
+        chief = dp.is_chief
+else:
+    chief = True
+if chief:
+    np.savez(args.out, **results)
+print("ok", keras.backend.backend(), args.devices, file=sys.stderr)

@@ -1,0 +1,236 @@
+"""Data-parallel training (`ganzoo.distribute`) against one-device training.
+
+Each backend's test exercises that backend's own mechanism (tools/test.sh
+runs pytest once per backend): TF MirroredStrategy and JAX DataParallel on
+2 simulated CPU devices, PyTorch on 2 gloo processes over loopback. The
+training runs in subprocesses (tests/dist_scripts/train_tiny.py) with a
+timeout, so a hang fails the test instead of stalling CI. Independent truth:
+the same WGAN-GP (double backprop) trained on one device with the same global
+batch, initial weights and data order, and SGD with momentum (Adam would hide
+a sum-vs-mean error across replicas: it is invariant to the gradient's scale).
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import ganzoo
+from ganzoo import distribute
+
+from conftest import BACKEND
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "dist_scripts", "train_tiny.py")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TIMEOUT = 240
+ATOL = 1e-5  # float32; measured <= 5e-7 on all three backends
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(**extra):
+    env = dict(os.environ, KERAS_BACKEND=BACKEND, TF_CPP_MIN_LOG_LEVEL="2", **extra)
+    env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
+    env.pop("TF_CONFIG", None)
+    return env
+
+
+def _run(envs, out):
+    """Start one process per env, wait with a timeout, kill all on failure."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, SCRIPT, "--devices", "2", "--reference", "--out", str(out)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # own process group: killed as a whole below
+        )
+        for env in envs
+    ]
+    deadline = time.monotonic() + TIMEOUT
+    outputs = []
+    try:
+        for p in procs:
+            left = max(1.0, deadline - time.monotonic())
+            outputs.append(p.communicate(timeout=left)[0])
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"distributed training did not finish within {TIMEOUT} s (hang?)")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+    for p, text in zip(procs, outputs):
+        assert p.returncode == 0, f"worker failed ({p.returncode}):\n{text[-4000:]}"
+    return dict(np.load(out))
+
+
+def _assert_same_training(result):
+    assert int(result["replicas"]) == 2
+    weights = [k[4:] for k in result if re.fullmatch(r"ref_(g|d|ema)\d+", k)]
+    assert len(weights) == 12  # kernels and biases of G's and D's 2 Dense layers; G's EMA
+    np.testing.assert_allclose(result["dist_samples"], result["ref_samples"], rtol=0, atol=ATOL)
+    moved = 0.0
+    for key in weights:
+        ref, dist = result[f"ref_{key}"], result[f"dist_{key}"]
+        np.testing.assert_allclose(dist, ref, rtol=0, atol=ATOL, err_msg=key)
+        moved = max(moved, float(np.max(np.abs(ref - result[f"init_{key}"]))))
+    assert moved > 0.05, "training barely moved the weights: the comparison would be vacuous"
+    for key in ("step", "g_iterations"):
+        assert int(result[f"dist_{key}"]) == int(result[f"ref_{key}"]) == 4
+    for key in ("d_loss", "g_loss", "gp"):  # epoch means of the logs: global, not per replica
+        np.testing.assert_allclose(result[f"dist_{key}"], result[f"ref_{key}"], rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------ equality per backend
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute runs on the TensorFlow backend")
+def test_tensorflow_mirrored_strategy_matches_one_device(tmp_path):
+    _assert_same_training(_run([_env()], tmp_path / "tf.npz"))
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="keras.distribution runs on the JAX backend")
+def test_jax_data_parallel_matches_one_device(tmp_path):
+    result = _run([_env()], tmp_path / "jax.npz")
+    assert int(result["dist_weight_devices"]) == 2  # weights really live on 2 devices
+    _assert_same_training(result)
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="torch.distributed runs on the PyTorch backend")
+def test_torch_two_gloo_processes_match_one_device(tmp_path):
+    port = str(_free_port())
+    envs = [
+        _env(RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
+        for r in range(2)
+    ]
+    _assert_same_training(_run(envs, tmp_path / "torch.npz"))
+
+
+# ------------------------------------------------------------- bad input
+def test_shard_rejects_a_batch_not_divisible_by_replicas_and_drops_the_remainder():
+    dp = distribute.DataParallel(BACKEND, 2)
+    x = np.arange(11 * 2, dtype="float32").reshape(11, 2)
+    with pytest.raises(ValueError, match="not divisible by the 2 replicas"):
+        dp.shard(x, batch_size=5)
+    with pytest.raises(ValueError, match="fewer than one global batch"):
+        dp.shard(x, batch_size=12)
+    local, batch = dp.shard(x, batch_size=4)
+    if BACKEND == "torch":  # rank 0 keeps the first half of each global batch
+        assert batch == 2
+        np.testing.assert_array_equal(local, x[[0, 1, 4, 5]])
+    else:  # Keras splits each global batch itself
+        assert batch == 4
+        np.testing.assert_array_equal(local, x[:8])
+
+
+@pytest.mark.parametrize(
+    "raw, match",
+    [
+        ("{not json", "not valid JSON"),
+        ('{"task": {"type": "worker", "index": 0}}', "cluster.worker"),
+        ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker"}}', "index"),
+        ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 3}}', r"\[0, 1\)"),
+    ],
+)
+def test_tf_config_missing_fields_are_reported(raw, match):
+    with pytest.raises(ValueError, match=match):
+        distribute.check_tf_config(raw)
+
+
+def test_bad_devices_argument():
+    for bad in (0, -1, True, "two", []):
+        with pytest.raises(ValueError):
+            distribute.strategy(devices=bad)
+
+
+@pytest.mark.skipif(BACKEND == "torch", reason="torch devices are processes (see below)")
+def test_more_devices_than_available_is_an_error():
+    with pytest.raises(RuntimeError, match="only .* available"):
+        distribute.strategy(devices=512)
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="TF_CONFIG drives tf.distribute only")
+def test_multi_worker_tensorflow_is_a_documented_limit(monkeypatch):
+    monkeypatch.setenv(
+        "TF_CONFIG",
+        '{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 0}}',
+    )
+    with pytest.raises(RuntimeError, match="20585"):
+        distribute.strategy()
+
+
+@pytest.mark.skipif(BACKEND == "tensorflow", reason="the mismatch is a tf strategy on another backend")
+def test_tf_strategy_object_on_another_backend_is_rejected():
+    tf = pytest.importorskip("tensorflow")
+    with pytest.raises(ValueError, match="tf.distribute only drives the TensorFlow backend"):
+        distribute.strategy(tf.distribute.get_strategy())
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="torch process groups")
+def test_torch_needs_torchrun_environment(monkeypatch):
+    for key in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(RuntimeError, match="torchrun --nproc-per-node 2"):
+        distribute.strategy(devices=2)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    with pytest.raises(ValueError, match="MASTER_ADDR"):
+        distribute.strategy()
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="torch process groups")
+def test_torch_unreachable_master_fails_within_the_timeout(monkeypatch):
+    # Rank 1 of 2 waits for a master on a free loopback port nobody listens on.
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(_free_port()))
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="Could not join the torch process group"):
+        with distribute.strategy(timeout=3):
+            pass
+    assert time.monotonic() - start < 60
+
+
+# ------------------------------------------------------- rank-0 callbacks
+def test_sample_grid_writes_only_on_the_chief(tmp_path, monkeypatch):
+    class Model:
+        def generate(self, n, seed=0):
+            return np.zeros((n, 4, 4, 1), "float32")
+
+    grid = ganzoo.callbacks.SampleGrid(path=str(tmp_path / "e{epoch}.png"), num_samples=4)
+    grid.set_model(Model())
+    monkeypatch.setattr(distribute, "rank", lambda: 1)
+    grid.on_train_begin()
+    grid.on_epoch_end(0)
+    assert not os.listdir(tmp_path)
+    monkeypatch.setattr(distribute, "rank", lambda: 0)
+    grid.on_epoch_end(0)
+    assert os.listdir(tmp_path) == ["e1.png"]
+
+
+# ------------------------------------------------------------------- CLI
+def test_cli_arguments_default_to_one_replica_and_shard_is_a_noop():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    distribute.add_cli_arguments(parser)
+    args = parser.parse_args([])
+    assert args.devices is None and args.distributed is False
+    assert parser.parse_args(["--devices", "2"]).devices == 2
+    x = np.arange(10, dtype="float32")[:, None]
+    with distribute.from_cli_args(args) as dp:
+        assert dp.num_replicas == 1 and dp.is_chief
+        local, batch = dp.shard(x, batch_size=4)
+    assert batch == 4
+    np.testing.assert_array_equal(local, x[:8])  # the partial last batch is dropped
