@@ -530,30 +530,6 @@ def _torch_destroy():
 
 
 # ------------------------------------------------------------ CLI
-def add_cli_arguments(parser):
-    """Add `--devices N` and `--distributed` to an argparse parser.
-
-    Example:
-        >>> import argparse
-        >>> p = argparse.ArgumentParser(); add_cli_arguments(p)
-        >>> p.parse_args(["--devices", "2"]).devices
-        2
-    """
-    parser.add_argument(
-        "--devices",
-        type=int,
-        default=None,
-        help="data-parallel training on N devices (TF/JAX: local devices; torch: the "
-        "torchrun world size). Implies --distributed.",
-    )
-    parser.add_argument(
-        "--distributed",
-        action="store_true",
-        help="data-parallel training on all local devices (torch: the processes torchrun "
-        "launched).",
-    )
-
-
 def from_cli_args(args):
     """The context `ganzoo train` runs in: a `DataParallel`, or a no-op context.
 

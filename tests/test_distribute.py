@@ -223,11 +223,12 @@ def test_sample_grid_writes_only_on_the_chief(tmp_path, monkeypatch):
 def test_cli_arguments_default_to_one_replica_and_shard_is_a_noop():
     import argparse
 
-    parser = argparse.ArgumentParser()
-    distribute.add_cli_arguments(parser)
-    args = parser.parse_args([])
+    from ganzoo.commands import train as train_command
+
+    parser = train_command.add_parser(argparse.ArgumentParser().add_subparsers())
+    args = parser.parse_args(["ring8-nsgan", "--out", "o"])
     assert args.devices is None and args.distributed is False
-    assert parser.parse_args(["--devices", "2"]).devices == 2
+    assert parser.parse_args(["ring8-nsgan", "--out", "o", "--devices", "2"]).devices == 2
     x = np.arange(10, dtype="float32")[:, None]
     with distribute.from_cli_args(args) as dp:
         assert dp.num_replicas == 1 and dp.is_chief

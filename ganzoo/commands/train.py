@@ -39,9 +39,22 @@ def add_parser(subparsers):
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--backend", choices=("tensorflow", "jax", "torch"), help="Keras backend")
-    from ganzoo.distribute import add_cli_arguments
-
-    add_cli_arguments(p)
+    # Defined here, not in ganzoo.distribute, so `ganzoo --help` imports no backend;
+    # `ganzoo.distribute.from_cli_args` reads them.
+    p.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="data-parallel training on N devices (TF/JAX: local devices, the CPU split into N "
+        "logical devices when there is no accelerator; torch: the torchrun world size). "
+        "Implies --distributed",
+    )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel training on all local devices (torch: the processes torchrun "
+        "launched: torchrun --nproc-per-node N -m ganzoo.cli train ...)",
+    )
     p.set_defaults(func=run)
     return p
 
