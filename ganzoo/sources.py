@@ -9,18 +9,23 @@ A recipe's `weights` section names where its pretrained weights come from:
         - {hub: ganzoo/stylegan2-ffhq, revision: v1, sha256: {model.weights.h5: <hex>}}
         - hub: upstream/stylegan2
           filename: stylegan2-ffhq-config-f.pkl
-          sha256: <hex of that file>                  # required: pins the file and names the cache
+          sha256: <hex of that file>                  # pins the file; null where unknown
           converter: stylegan2                        # a name in ganzoo.convert.CONVERTERS
           license: nvidia-source-code-license-nc
           license_url: https://nvlabs.github.io/stylegan2/license.html
+        - url: https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/ffhq.pkl
+          converter: stylegan2                        # an upstream file outside the Hub
 
-Source keys: `embedded` | `hub` (one of them), `revision`, `sha256` (for a preset:
-`{filename: hex}`; for a converted file: the file's hex digest), `filename` +
-`converter` (convert an upstream checkpoint), `license`, `license_url`.
+Source keys: `embedded` | `hub` | `url` (one of them), `revision`, `sha256` (for a
+preset: `{filename: hex}`; for a converted file: the file's hex digest, or null
+where nobody has pinned it yet), `filename` + `converter` (convert an upstream
+checkpoint on the Hub), `converter` alone with `url`, `license`, `license_url`.
 
-A converted source downloads its file with `ganzoo.hub.hf_download` (SHA-256
-checked), converts it once into `<ganzoo cache>/converted/<name>-<sha[:16]>/`
-and loads that folder from then on without touching the network. A source
+A converted source downloads its file with `ganzoo.hub.hf_download` (Hub) or
+`ganzoo.download.url_download` (any https server; resumable), SHA-256 checked
+when pinned, converts it once into `<ganzoo cache>/converted/<name>-<key>/`
+(key: the pinned digest, else a digest of the file's location) and loads that
+folder from then on without touching the network. A source
 with a `license` shows its notice once (`ganzoo.hub.show_license_notice`).
 When every source fails, the error lists each source and why it failed.
 
@@ -39,7 +44,7 @@ from pathlib import Path
 
 # Preset folders shipped inside the package (package data, see pyproject.toml).
 EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded"
-SOURCE_KEYS = ("embedded", "hub", "revision", "sha256", "filename", "converter", "license", "license_url")
+SOURCE_KEYS = ("embedded", "hub", "url", "revision", "sha256", "filename", "converter", "license", "license_url")
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -70,18 +75,27 @@ def normalize(recipe):
         unknown = sorted(set(src) - set(SOURCE_KEYS))
         if unknown:
             raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(SOURCE_KEYS)}.")
-        kinds = [k for k in ("embedded", "hub") if k in src]
+        kinds = [k for k in ("embedded", "hub", "url") if k in src]
         if len(kinds) != 1:
-            raise ValueError(f"{where} needs exactly one of 'embedded' or 'hub', got {sorted(src)}.")
-        if ("filename" in src) != ("converter" in src):
+            raise ValueError(f"{where} needs exactly one of 'embedded', 'hub' or 'url', got {sorted(src)}.")
+        if "url" in src:
+            from ganzoo.download import check_url
+
+            check_url(src["url"])
+            if "converter" not in src or "filename" in src or "revision" in src:
+                raise ValueError(
+                    f"{where}: a 'url' source is an upstream checkpoint: give 'converter' (and no "
+                    "'filename' or 'revision'; the URL names the file)."
+                )
+        elif ("filename" in src) != ("converter" in src):
             raise ValueError(f"{where}: 'filename' and 'converter' go together (an upstream file and how to convert it).")
         if "converter" in src:
-            if "hub" not in src:
-                raise ValueError(f"{where}: a converted source downloads its file from the Hub; give 'hub: ORG/REPO'.")
-            if not isinstance(src.get("sha256"), str):
+            if "embedded" in src:
+                raise ValueError(f"{where}: an embedded preset needs no converter.")
+            if src.get("sha256") is not None and not isinstance(src["sha256"], str):
                 raise ValueError(
-                    f"{where}: a converted source needs 'sha256: <hex digest of {src['filename']}>' "
-                    "(it verifies the download and names the conversion cache)."
+                    f"{where}: 'sha256' of a converted source is the hex digest of the upstream file "
+                    "(or null where it is not pinned yet)."
                 )
         elif "sha256" in src and not isinstance(src["sha256"], dict):
             raise ValueError(f"{where}: for a preset source, 'sha256' maps file names to digests, e.g. {{model.weights.h5: <hex>}}.")
@@ -98,6 +112,8 @@ def describe(src):
     """
     if "embedded" in src:
         return f"embedded preset {src['embedded']!r}"
+    if "url" in src:
+        return f"{src['url']} (converted with {src['converter']!r})"
     rev = f"@{src['revision']}" if src.get("revision") else ""
     if "converter" in src:
         return f"hf://{src['hub']}{rev}/{src['filename']} (converted with {src['converter']!r})"
@@ -113,8 +129,15 @@ def converted_dir(recipe, src):
     """
     from ganzoo.hub import ganzoo_cache_dir
 
+    import hashlib
+
     name = _SAFE.sub("_", str(recipe.get("name", "model")))
-    return Path(ganzoo_cache_dir()) / "converted" / f"{name}-{str(src['sha256']).lower()[:16]}"
+    if src.get("sha256"):
+        key = str(src["sha256"]).lower()[:16]
+    else:  # not pinned: key the cache by where the file comes from
+        where = src.get("url") or f"{src['hub']}@{src.get('revision') or 'main'}/{src['filename']}"
+        key = hashlib.sha256(where.encode()).hexdigest()[:16]
+    return Path(ganzoo_cache_dir()) / "converted" / f"{name}-{key}"
 
 
 def _complete(folder):
@@ -134,7 +157,12 @@ def _convert(recipe, src):
     if _complete(target):
         return target  # converted before: no network
     converter = get_converter(src["converter"])
-    path = hub.hf_download(src["hub"], src["filename"], revision=src.get("revision"), sha256=src["sha256"])
+    if "url" in src:
+        from ganzoo.download import url_download
+
+        path = url_download(src["url"], sha256=src.get("sha256"))
+    else:
+        path = hub.hf_download(src["hub"], src["filename"], revision=src.get("revision"), sha256=src.get("sha256"))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:

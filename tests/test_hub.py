@@ -664,9 +664,13 @@ def test_registry_source_errors():
             sources.normalize({"name": "x", "weights": weights})
 
     check({"hub": "a/b", "revison": "v1"}, "unknown key\\(s\\) revison")
-    check({"embedded": "x", "hub": "a/b"}, "exactly one of 'embedded' or 'hub'")
-    check({"sources": [{"hub": "a/b", "filename": "x.pkl", "converter": "stylegan2"}]},
-          "sources\\[0\\]: a converted source needs 'sha256")
+    check({"embedded": "x", "hub": "a/b"}, "exactly one of 'embedded', 'hub' or 'url'")
+    check({"sources": [{"hub": "a/b", "filename": "x.pkl", "converter": "stylegan2", "sha256": 3}]},
+          "sources\\[0\\]: 'sha256' of a converted source is the hex digest")
+    check({"url": "https://host/ffhq.pkl"}, "a 'url' source is an upstream checkpoint")
+    check({"url": "ftp://host/ffhq.pkl", "converter": "stylegan2"}, "not a downloadable file URL")
+    unpinned = {"hub": "a/b", "filename": "x.pkl", "converter": "stylegan2"}  # sha256 unknown: allowed
+    assert sources.normalize({"name": "x", "weights": {"sources": [unpinned]}}) == [unpinned]
     check({"sources": []}, "non-empty list")
     check({"hub": "a/b", "filename": "x.pkl"}, "'filename' and 'converter' go together")
     assert sources.normalize({"name": "x", "weights": {"embedded": "dcgan-digits"}}) == [{"embedded": "dcgan-digits"}]

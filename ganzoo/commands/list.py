@@ -32,7 +32,7 @@ def _source(recipe):
     except ValueError:
         return "invalid"
     first = items[0]
-    text = "embedded" if "embedded" in first else first["hub"]
+    text = first.get("embedded") and "embedded" or first.get("hub") or first["url"]
     if "converter" in first:
         text += f" ({first['converter']})"
     return text + (f" + {len(items) - 1} more" if len(items) > 1 else "")

@@ -346,7 +346,7 @@ class GAN(keras.Model):
         return self.generator(self.sample_latents(batch_size), training=True)
 
     def ema_decay_at(self, batch_size):
-        """Decay of the generator EMA for one step of `batch_size` samples.
+        """Decay of the generator EMA for one step of `batch_size` (global) samples.
 
         Subclasses override it (StyleGAN2: a half-life in images).
 
@@ -467,7 +467,9 @@ class GAN(keras.Model):
     def _update_ema(self, batch_size):
         if self.ema_decay is None:
             return
-        decay = self.ema_decay_at(batch_size)
+        # The half-life of an EMA counts images of the global batch (this
+        # replica's batch times the replica count under data parallelism).
+        decay = self.ema_decay_at(batch_size * autodiff.replica_info()[0])
         for ema, v in zip(self.ema_weights, self.generator.trainable_variables):
             ema.assign(ema.value + (1.0 - decay) * (ops.cast(v.value, ema.dtype) - ema.value))
 

@@ -1,42 +1,5 @@
 #!/usr/bin/env bash
-# Convert NVIDIA's afhqwild.pkl into a ganzoo preset and publish it to the Hugging Face Hub.
+# Convert NVIDIA's afhqwild.pkl and publish it as ganzoo/stylegan2-afhqwild (see ../publish_stylegan2.sh).
 #
-#   hub/stylegan2-afhqwild/publish.sh PATH/TO/afhqwild.pkl                 # -> ganzoo/stylegan2-afhqwild
-#   TOKEN_FILE=~/.secrets/hf_write hub/stylegan2-afhqwild/publish.sh afhqwild.pkl me/stylegan2-afhqwild
-#
-# Get the file from https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/afhqwild.pkl
-# (NVIDIA Source Code License-NC: non-commercial use only). The pickle is read with
-# ganzoo's restricted unpickler; no code from it runs. The token comes from
-# $TOKEN_FILE, else HF_TOKEN or `hf auth login`; it is never printed.
-set -euo pipefail
-
-SRC="${1:?usage: publish.sh PATH/TO/afhqwild.pkl [REPO_ID]}"
-REPO_ID="${2:-ganzoo/stylegan2-afhqwild}"
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-STAGE="$(mktemp -d)"
-trap 'rm -rf "$STAGE"' EXIT
-
-echo "sha256 of $SRC (record it in zoo_configs/stylegan2-afhqwild.yaml):"
-sha256sum "$SRC"
-
-# 1. Convert (checks the resolution against the recipe, records source and license).
-python "$ROOT/tools/convert_stylegan2.py" "$SRC" "$STAGE/preset" --recipe "$ROOT/zoo_configs/stylegan2-afhqwild.yaml"
-
-# 2. The preset must load and sample offline before it is published.
-HF_HUB_OFFLINE=1 ganzoo sample "$STAGE/preset" -n 4 --seed 0 --quiet --out "$STAGE/check.png"
-
-# 3. The model card names the repo.
-python - "$STAGE/preset" "$REPO_ID" <<'PY'
-import json, sys
-from ganzoo.hub import write_model_card
-folder, repo_id = sys.argv[1], sys.argv[2]
-meta = json.load(open(f"{folder}/metadata.json"))
-meta["repo_id"] = repo_id
-meta["license_url"] = "https://nvlabs.github.io/stylegan2-ada-pytorch/license.html"
-json.dump(meta, open(f"{folder}/metadata.json", "w"), indent=2)
-write_model_card(folder, meta)
-PY
-
-# 4. Upload.
-ganzoo push "$STAGE/preset" "$REPO_ID" ${TOKEN_FILE:+--token-file "$TOKEN_FILE"} \
-  --message "stylegan2-afhqwild: converted from NVIDIA's afhqwild.pkl"
+#   hub/stylegan2-afhqwild/publish.sh PATH/TO/afhqwild.pkl [REPO_ID]
+exec "$(dirname "$0")/../publish_stylegan2.sh" afhqwild "$@"
