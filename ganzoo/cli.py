@@ -39,6 +39,8 @@ def build_parser():
         "  ganzoo sample dcgan-digits -n 64 --out grid.png      # embedded, works offline\n"
         "  ganzoo train ring8-nsgan --out runs/ring8\n"
         "  ganzoo train ring8-nsgan --out runs/ring8b --resume runs/ring8 --epochs 5\n"
+        "  ganzoo train ring8-nsgan --out runs/r2 --devices 2          # TF / JAX data parallel\n"
+        "  torchrun --nproc-per-node 2 -m ganzoo.cli --backend torch train ring8-nsgan --out runs/r2 --distributed\n"
         "  ganzoo push runs/ring8/preset me/ring8-nsgan --private --token-file ~/.hf_token\n"
         "Run `ganzoo COMMAND --help` for each command's options; GANZOO_DEBUG=1 shows tracebacks.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
