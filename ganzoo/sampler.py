@@ -16,10 +16,7 @@ Example:
     (4, 32, 32, 1)
 """
 
-import functools
-
 import keras
-from keras.src.backend import compute_output_spec
 
 from ganzoo.engine.gan import GAN
 
@@ -49,22 +46,13 @@ class GANSampler(keras.Model):
         super().__init__(name=name, **kwargs)
         self.generator = generator
         self.latent_shape = (int(latent_dim),) if isinstance(latent_dim, int) else tuple(latent_dim)
-        z = keras.KerasTensor((1, *self.latent_shape))
-        if not generator.built:
-            generator.build(z.shape)
-        spec = compute_output_spec(functools.partial(generator, training=False), z)
-        self.sample_shape = tuple(spec.shape[1:])
+        self.sample_shape = self._infer_sample_shape()
         self.step_counter = self.add_weight(shape=(), dtype="int32", initializer="zeros", trainable=False, name="step")
         self.ema_weights = [
             self.add_weight(shape=v.shape, dtype=v.dtype, initializer="zeros", trainable=False, name=f"ema_{i}")
             for i, v in enumerate(generator.trainable_variables)
         ] if ema else []
         self.built = True
-
-    @property
-    def latent_dim(self):
-        """Latent size (int) for vector latents, else the latent shape."""
-        return self.latent_shape[0] if len(self.latent_shape) == 1 else self.latent_shape
 
     def load_own_variables(self, store):
         """Read the step counter and EMA shadows; later GAN variables (penalty state) are skipped."""
@@ -88,6 +76,8 @@ class GANSampler(keras.Model):
         )
 
     # The sampling methods are GAN's own, so both give identical samples.
+    latent_dim = GAN.latent_dim
+    _infer_sample_shape = GAN._infer_sample_shape
     _sampling_scope = GAN._sampling_scope
     generate = GAN.generate
     sample_latents_numpy = GAN.sample_latents_numpy
