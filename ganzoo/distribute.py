@@ -74,7 +74,8 @@ def world_size():
         import jax
 
         return jax.process_count()
-    return 1
+    parsed = check_tf_config() if _backend() == "tensorflow" else None
+    return parsed[0] if parsed else 1  # TensorFlow: the workers of TF_CONFIG
 
 
 def rank():
@@ -94,7 +95,8 @@ def rank():
         import jax
 
         return jax.process_index()
-    return 0
+    parsed = check_tf_config() if _backend() == "tensorflow" else None
+    return parsed[1] if parsed else 0
 
 
 def is_chief():
@@ -185,6 +187,9 @@ class DataParallel:
     Attributes:
         backend: the Keras backend.
         num_replicas: devices (TF, JAX) or processes (torch) sharing a batch.
+        num_processes: processes feeding data, each its own rows of every
+            global batch (torch ranks, TF workers, JAX hosts; 1 on one machine
+            with TF or JAX).
         mechanism: the native object (a `tf.distribute.Strategy`, a
             `keras.distribution.DataParallel`) or None (torch).
 
@@ -194,9 +199,10 @@ class DataParallel:
         2
     """
 
-    def __init__(self, backend, num_replicas, mechanism=None, process_group=None):
+    def __init__(self, backend, num_replicas, mechanism=None, process_group=None, num_processes=1):
         self.backend = backend
         self.num_replicas = num_replicas
+        self.num_processes = num_processes
         self.mechanism = mechanism
         self._process_group = process_group  # torch: (world size, timeout), joined on enter
         self._exit = contextlib.ExitStack()
@@ -237,9 +243,10 @@ class DataParallel:
         Returns:
             `(x_local, fit_batch_size)`. Samples past the last whole global
             batch are dropped (every replica must run the same number of
-            steps). TF and JAX return the global batch (Keras splits it);
-            torch returns rank r's rows of every global batch and
-            `batch_size / world_size`.
+            steps). With one process (TF, JAX on one machine) that is the
+            global batch (Keras splits it); with several (torch ranks, TF
+            workers, JAX hosts) process r gets its rows of every global batch
+            and `batch_size / num_processes`.
 
         Example:
             >>> x, batch = dp.shard(images, batch_size=64)  # doctest: +SKIP
@@ -271,16 +278,15 @@ class DataParallel:
             raise ValueError(
                 f"shard() got {length} samples, fewer than one global batch of {batch_size}."
             )
-        local = batch_size // n
+        procs = self.num_processes
+        local = batch_size // procs
         out = []
         for a in arrays:
             a = a[: steps * batch_size]
-            if self.backend == "torch" and n > 1:
-                r = rank()
-                a = a.reshape(steps, n, local, *a.shape[1:])[:, r].reshape(-1, *a.shape[1:])
+            if procs > 1:
+                a = a.reshape(steps, procs, local, *a.shape[1:])[:, rank()].reshape(-1, *a.shape[1:])
             out.append(a)
-        fit_batch = local if self.backend == "torch" else batch_size
-        return (out[0] if not isinstance(x, (tuple, list)) else type(x)(out)), fit_batch
+        return (out[0] if not isinstance(x, (tuple, list)) else type(x)(out)), local
 
 
 def strategy(devices=None, *, timeout=1800):
@@ -477,7 +483,7 @@ def _torch_strategy(devices, timeout):
         world = dist.get_world_size()
         if devices is not None and devices != world:
             raise ValueError(f"devices={devices} but the process group has {world} processes.")
-        return DataParallel("torch", world)
+        return DataParallel("torch", world, num_processes=world)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1 and devices in (None, 1):
         return DataParallel("torch", 1)
@@ -495,7 +501,7 @@ def _torch_strategy(devices, timeout):
     timeout = float(timeout)
     if timeout <= 0:
         raise ValueError(f"timeout must be > 0 seconds, got {timeout}.")
-    return DataParallel("torch", world, process_group=(world, timeout))
+    return DataParallel("torch", world, process_group=(world, timeout), num_processes=world)
 
 
 def _torch_init(world, timeout):

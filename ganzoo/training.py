@@ -254,9 +254,10 @@ def _shard(dp, x, fit_kwargs, recipe):
     """Split the training data across `dp`'s replicas (a no-op on one device).
 
     Arrays go through `DataParallel.shard`; a `tf.data` pipeline of global
-    batches is fed whole on TensorFlow and JAX (Keras splits each batch) and,
-    under multi-process PyTorch, rebatched to `batch / world` and split so
-    each rank reads its own batches, the same number on every rank.
+    batches is fed whole by a single process (Keras splits each batch) and,
+    with several processes (torch ranks, TF workers, JAX hosts), rebatched to
+    `batch / processes` and split so each process reads its own batches, the
+    same number on every process.
     """
     from ganzoo import distribute as distribute_lib
 
@@ -266,14 +267,14 @@ def _shard(dp, x, fit_kwargs, recipe):
     if isinstance(x, np.ndarray):
         x, local = dp.shard(x, batch_size=batch_size)
         return x, {**fit_kwargs, "batch_size": local}
-    if dp.backend != "torch":
+    if dp.num_processes == 1:
         return x, fit_kwargs
-    if batch_size % dp.num_replicas:
+    world, rank = dp.num_processes, distribute_lib.rank()
+    if batch_size % world:
         raise ValueError(
-            f"training.batch_size {batch_size} is not divisible by the {dp.num_replicas} processes; "
+            f"training.batch_size {batch_size} is not divisible by the {world} processes; "
             "use a multiple of the process count."
         )
-    world, rank = distribute_lib.world_size(), distribute_lib.rank()
     local = x.unbatch().batch(batch_size // world, drop_remainder=True)
     total = int(local.cardinality())
     local = local.shard(world, rank)
