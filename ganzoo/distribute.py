@@ -5,8 +5,11 @@
 * TensorFlow: `tf.distribute.MirroredStrategy` over the local devices (one
   process). Build and compile inside the `with` block; `fit` splits each
   global batch across replicas.
-* JAX: `keras.distribution.DataParallel` over the local devices (one
-  process): the step is traced once over the sharded global batch.
+* JAX: `keras.distribution.DataParallel` over the devices: the step is
+  traced once over the sharded global batch. Several processes (hosts) join
+  one job with `initialize_jax` (coordinator address, process count and
+  index); each then feeds its own rows of every global batch (`shard`), and
+  samples with its own copy of the replicated weights (`local_value`).
 * PyTorch: one process per device, launched by `torchrun`; the process group
   is created from torchrun's environment (gloo on CPU, NCCL on GPU). Each
   rank trains on its shard of the data; the train step all-reduces
@@ -24,8 +27,7 @@ Limits (each replica computes on its slice of the batch):
   (feature matching, MinibatchStdDev, minibatch discrimination) are also
   per replica. Noise drawn inside a network's own layers (StyleGAN noise
   inputs) is not sliced per replica.
-* Multi-worker TensorFlow is refused with an error (keras-team/keras#20585);
-  multi-host JAX (`jax.distributed`) is refused with an error too.
+* Multi-worker TensorFlow is refused with an error (keras-team/keras#20585).
 * torch: only rank 0 should write files (`is_chief()`); `GANMetrics` and
   `SampleGrid` already do so.
 
@@ -42,6 +44,9 @@ import contextlib
 import datetime
 import json
 import os
+import socket
+import sys
+import time
 
 import keras
 
@@ -121,8 +126,15 @@ def broadcast_floats(values):
         [1.5, 2.0]
     """
     values = [float(v) for v in values]
-    if _backend() != "torch" or world_size() == 1:
+    if world_size() == 1:
         return values
+    if _backend() == "jax":
+        import numpy as np
+        from jax.experimental import multihost_utils
+
+        return [float(v) for v in np.asarray(multihost_utils.broadcast_one_to_all(np.array(values)))]
+    if _backend() != "torch":
+        return values  # TensorFlow workers: every worker computes the same logs
     import torch
     import torch.distributed as dist
 
@@ -337,7 +349,7 @@ def strategy(devices=None, *, timeout=1800):
     if backend == "tensorflow":
         return _tf_strategy(devices)
     if backend == "jax":
-        return _jax_strategy(devices)
+        return _jax_strategy(devices, timeout)
     if backend == "torch":
         return _torch_strategy(devices, timeout)
     raise RuntimeError(f"ganzoo.distribute does not support the Keras backend {backend!r}.")
@@ -436,17 +448,119 @@ def _tf_strategy(devices):
 
 
 # ------------------------------------------------------------ JAX
-def _jax_strategy(devices):
+_KERAS_JOB_ENV = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_PROCESS_ID")
+
+
+def initialize_jax(coordinator=None, num_processes=None, process_id=None, *, timeout=300):
+    """Join a multi-process JAX job (several hosts, or several processes on one).
+
+    Wraps `jax.distributed.initialize` with a bounded wait, then seeds Keras's
+    RNG identically on every process (as `keras.distribution.initialize`
+    does). Arguments default to Keras's environment variables
+    `KERAS_DISTRIBUTION_JOB_ADDRESSES` (the first address is the
+    coordinator), `KERAS_DISTRIBUTION_NUM_PROCESSES` and
+    `KERAS_DISTRIBUTION_PROCESS_ID`. Must run before JAX computes anything.
+    CPU processes talk through gloo.
+
+    Args:
+        coordinator: "host:port" of process 0, reachable by every process.
+        num_processes: processes in the job.
+        process_id: this process's index in [0, num_processes).
+        timeout: seconds to wait for the coordinator and the other
+            processes before failing (instead of hanging).
+
+    Example (run on every host with its own process id):
+        >>> initialize_jax("10.0.0.1:1234", num_processes=2, process_id=0)  # doctest: +SKIP
+        >>> with strategy() as dp: ...                                    # doctest: +SKIP
+    """
     import jax
 
-    if jax.process_count() > 1:
-        raise RuntimeError(
-            f"JAX runs {jax.process_count()} processes (jax.distributed.initialize); "
-            "ganzoo.distribute supports JAX on one host (DataParallel over its devices). "
-            "Multi-host JAX needs per-process data feeding and every process in each "
-            "sampling call, which ganzoo does not do yet."
+    if coordinator is None and os.environ.get(_KERAS_JOB_ENV[0]):
+        coordinator = os.environ[_KERAS_JOB_ENV[0]].split(",")[0].strip()
+    if num_processes is None and os.environ.get(_KERAS_JOB_ENV[1]):
+        num_processes = int(os.environ[_KERAS_JOB_ENV[1]])
+    if process_id is None and os.environ.get(_KERAS_JOB_ENV[2]):
+        process_id = int(os.environ[_KERAS_JOB_ENV[2]])
+    missing = [k for k, v in (("coordinator", coordinator), ("num_processes", num_processes),
+                              ("process_id", process_id)) if v is None]
+    if missing:
+        raise ValueError(
+            f"Multi-process JAX needs {missing}: pass them (ganzoo train --coordinator HOST:PORT "
+            "--num-processes N --process-id I) or set KERAS_DISTRIBUTION_JOB_ADDRESSES, "
+            "KERAS_DISTRIBUTION_NUM_PROCESSES and KERAS_DISTRIBUTION_PROCESS_ID."
         )
-    available = jax.devices()
+    _positive_int(num_processes, "num_processes")
+    if isinstance(process_id, bool) or not isinstance(process_id, int) or not 0 <= process_id < num_processes:
+        raise ValueError(f"process_id must be in [0, {num_processes}), got {process_id!r}.")
+    if ":" not in str(coordinator):
+        raise ValueError(f"coordinator must be 'host:port', got {coordinator!r}.")
+    if jax.distributed.is_initialized():
+        if (jax.process_count(), jax.process_index()) != (num_processes, process_id):
+            raise RuntimeError(
+                f"JAX already runs as process {jax.process_index()} of {jax.process_count()}, "
+                f"not {process_id} of {num_processes}."
+            )
+        return
+    unreachable = (
+        f"Process {process_id} of {num_processes} could not join the JAX job at coordinator "
+        f"{coordinator} within {timeout:g} s. Check that every process was started with the same "
+        "coordinator address and that it is reachable."
+    )
+    deadline = time.monotonic() + timeout
+    if process_id != 0 and not _wait_for_port(coordinator, deadline):
+        # JAX aborts the whole process (a C++ check failure) when the coordinator never
+        # answers; a plain TCP probe first turns that into an exception.
+        raise RuntimeError(unreachable)
+    # Process 0 runs the coordinator and waits for the others; if they never come, JAX
+    # aborts after the timeout, so say what was awaited before it does.
+    print(f"ganzoo: joining the JAX job at {coordinator} as process {process_id} of {num_processes} "
+          f"(waiting up to {timeout:g} s for the others)", file=sys.stderr, flush=True)
+    # CPU collectives across processes (asking for the backend here would start it too early).
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    try:
+        jax.distributed.initialize(
+            coordinator, num_processes=num_processes, process_id=process_id,
+            initialization_timeout=max(1, int(deadline - time.monotonic())),
+        )
+    except Exception as e:  # RuntimeError when JAX already computed something
+        text = str(e).splitlines()[0][:300]
+        if "before any JAX" in text:
+            raise RuntimeError(
+                "initialize_jax must run before JAX computes anything (before building a model "
+                f"or creating a tensor): {text}"
+            ) from None
+        raise RuntimeError(f"{unreachable} ({type(e).__name__}: {text})") from None
+    from keras.src.backend.jax import distribution_lib as keras_jax_dist  # no public hook for this
+
+    keras_jax_dist.initialize_rng()  # the same global seed on every process
+
+
+def _wait_for_port(address, deadline):
+    """True once something accepts TCP connections at "host:port", False at `deadline`."""
+    host, port = address.rsplit(":", 1)
+    while True:
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=1.0):
+                return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.25)
+
+
+def _jax_multi_requested():
+    return bool(os.environ.get(_KERAS_JOB_ENV[0]))
+
+
+def _jax_strategy(devices, timeout=300):
+    import jax
+
+    if _jax_multi_requested():
+        initialize_jax(timeout=timeout)
+    available = jax.devices()  # every process's devices once jax.distributed is up
+    processes = jax.process_count()
+    if processes > 1 and isinstance(devices, (list, tuple)):
+        raise ValueError("With several JAX processes pass devices=None (all) or their total count.")
     if isinstance(devices, (list, tuple)):
         by_name = {str(d): d for d in available}
         unknown = [d for d in devices if not hasattr(d, "platform") and str(d) not in by_name]
@@ -461,10 +575,37 @@ def _jax_strategy(devices):
             "On CPU call ganzoo.distribute.simulate_cpu_devices(N) before JAX starts, or set "
             "XLA_FLAGS=--xla_force_host_platform_device_count=N.",
         )
+    if processes > 1 and len(picked) != len(available):
+        raise ValueError(
+            f"With {processes} JAX processes every device takes part: devices={devices!r} but the "
+            f"job has {len(available)} devices."
+        )
     if len(picked) == 1 and picked[0] == available[0]:
         return DataParallel("jax", 1)  # one device: nothing to shard
     dp = keras.distribution.DataParallel(devices=picked)
-    return DataParallel("jax", len(picked), dp)
+    if processes > 1:
+        dp.auto_shard_dataset = False  # each process already feeds its own rows (shard, training)
+    return DataParallel("jax", len(picked), dp, num_processes=processes)
+
+
+def _multi_process_jax():
+    return _backend() == "jax" and world_size() > 1
+
+
+def local_value(x):
+    """This process's copy of a replicated array (JAX multi-process), else `x`.
+
+    Sampling with local copies needs no other process: rank 0 can make a
+    sample grid or compute FID while the others wait, without a deadlock.
+
+    Example:
+        >>> z = local_value(gan.generator.trainable_variables[0].value)  # doctest: +SKIP
+    """
+    if not _multi_process_jax() or not hasattr(x, "addressable_data"):
+        return x
+    if not x.is_fully_replicated:
+        raise ValueError("local_value() needs a replicated array (a variable), got a sharded one.")
+    return x.addressable_data(0)
 
 
 # ------------------------------------------------------------ PyTorch

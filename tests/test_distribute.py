@@ -45,18 +45,19 @@ def _env(**extra):
     return env
 
 
-def _run(envs, out):
-    """Start one process per env, wait with a timeout, kill all on failure."""
+def _run(envs, out, args=None):
+    """Start one process per env (and argument list), wait with a timeout, kill all on failure."""
+    args = args or [["--devices", "2", "--reference", "--out", str(out)]] * len(envs)
     procs = [
         subprocess.Popen(
-            [sys.executable, SCRIPT, "--devices", "2", "--reference", "--out", str(out)],
+            [sys.executable, SCRIPT, *argv],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,  # own process group: killed as a whole below
         )
-        for env in envs
+        for env, argv in zip(envs, args)
     ]
     deadline = time.monotonic() + TIMEOUT
     outputs = []
@@ -73,7 +74,7 @@ def _run(envs, out):
                 p.wait()
     for p, text in zip(procs, outputs):
         assert p.returncode == 0, f"worker failed ({p.returncode}):\n{text[-4000:]}"
-    return dict(np.load(out))
+    return dict(np.load(out)) if os.path.exists(out) else None
 
 
 def _assert_same_training(result):
@@ -106,6 +107,40 @@ def test_jax_data_parallel_matches_one_device(tmp_path):
     _assert_same_training(result)
 
 
+@pytest.mark.skipif(BACKEND != "jax", reason="jax.distributed runs on the JAX backend")
+def test_jax_two_processes_match_one_device(tmp_path):
+    # Two processes with one CPU device each, joined through a coordinator on
+    # loopback (gloo collectives); each saves its own state. The reference is
+    # trained in a third process: jax.distributed must start before any computation.
+    coordinator = f"127.0.0.1:{_free_port()}"
+    out = str(tmp_path / "jax{rank}.npz")
+    argv = [
+        ["--devices", "2", "--coordinator", coordinator, "--num-processes", "2", "--process-id", str(i),
+         "--out", out, "--timeout", "60"]
+        for i in range(2)
+    ] + [["--devices", "0", "--reference", "--out", str(tmp_path / "ref.npz")]]
+    _run([_env(XLA_FLAGS="")] * 3, tmp_path / "none", argv)
+    ref = dict(np.load(tmp_path / "ref.npz"))
+    results = [dict(np.load(out.format(rank=i))) for i in range(2)]
+    for key in [k for k in results[0] if k.startswith("dist_") and k != "dist_seconds"]:
+        np.testing.assert_array_equal(results[1][key], results[0][key], err_msg=key)  # replicas agree
+    assert int(results[0]["dist_weight_devices"]) == 2  # weights live on both processes' devices
+    _assert_same_training({**results[0], **ref})
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="jax.distributed runs on the JAX backend")
+def test_jax_unreachable_coordinator_fails_within_the_timeout(tmp_path):
+    # Process 1 of 2 waits for a coordinator nobody runs.
+    argv = ["--devices", "2", "--coordinator", f"127.0.0.1:{_free_port()}", "--num-processes", "2",
+            "--process-id", "1", "--out", str(tmp_path / "x.npz"), "--timeout", "3"]
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, SCRIPT, *argv], env=_env(), capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    assert proc.returncode != 0
+    assert "could not join the JAX job at coordinator 127.0.0.1:" in proc.stderr
+    assert time.monotonic() - start < 90
+
+
 @pytest.mark.skipif(BACKEND != "torch", reason="torch.distributed runs on the PyTorch backend")
 def test_torch_two_gloo_processes_match_one_device(tmp_path):
     port = str(_free_port())
@@ -117,20 +152,23 @@ def test_torch_two_gloo_processes_match_one_device(tmp_path):
 
 
 # ------------------------------------------------------------- bad input
-def test_shard_rejects_a_batch_not_divisible_by_replicas_and_drops_the_remainder():
+def test_shard_rejects_a_batch_not_divisible_by_replicas_and_drops_the_remainder(monkeypatch):
     dp = distribute.DataParallel(BACKEND, 2)
     x = np.arange(11 * 2, dtype="float32").reshape(11, 2)
     with pytest.raises(ValueError, match="not divisible by the 2 replicas"):
         dp.shard(x, batch_size=5)
     with pytest.raises(ValueError, match="fewer than one global batch"):
         dp.shard(x, batch_size=12)
-    local, batch = dp.shard(x, batch_size=4)
-    if BACKEND == "torch":  # rank 0 keeps the first half of each global batch
+    local, batch = dp.shard(x, batch_size=4)  # one process: Keras splits each global batch itself
+    assert batch == 4
+    np.testing.assert_array_equal(local, x[:8])
+    # Two processes (torch ranks, TF workers, JAX hosts): each keeps its half of every global batch.
+    dp = distribute.DataParallel(BACKEND, 2, num_processes=2)
+    for r, rows in ((0, [0, 1, 4, 5]), (1, [2, 3, 6, 7])):
+        monkeypatch.setattr(distribute, "rank", lambda r=r: r)
+        local, batch = dp.shard(x, batch_size=4)
         assert batch == 2
-        np.testing.assert_array_equal(local, x[[0, 1, 4, 5]])
-    else:  # Keras splits each global batch itself
-        assert batch == 4
-        np.testing.assert_array_equal(local, x[:8])
+        np.testing.assert_array_equal(local, x[rows])
 
 
 @pytest.mark.parametrize(

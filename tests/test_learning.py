@@ -4,6 +4,8 @@ The full protocol (5 runs per backend, ring and grid) is behind the `slow`
 marker; `tools/bench/mode_coverage.py` prints the README table.
 """
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -12,10 +14,20 @@ from ganzoo.training import train
 
 
 def test_ring8_nsgan_learns_the_modes_quickly():
-    recipe = recipes.get("ring8-nsgan")
-    _, metrics = train(recipe, seed=0, verbose=0)  # 5,000 steps, 10-60 s per backend
+    # The recipe shrunk to fit CI: 1,000 steps at batch 128, width 64, learning
+    # rate 2e-3, EMA 0.99 (the full recipe is 5,000 steps: 4 minutes on torch
+    # here, where per-step overhead dominates). Measured with seeds 0/1: 8 modes
+    # on every backend, high quality TF 65/74%, JAX 54/69%, torch 64/74%
+    # (an untrained generator: 0%); the full recipe reaches ~92% (slow test below).
+    recipe = copy.deepcopy(recipes.get("ring8-nsgan"))
+    recipe["training"].update(batch_size=128, steps_per_epoch=500, epochs=2)
+    for net in ("generator", "discriminator"):
+        recipe["model"][net]["hidden"] = [64, 64, 64]
+        recipe["optimizers"][net]["learning_rate"] = 2e-3
+    recipe["model"]["ema_decay"] = 0.99
+    _, metrics = train(recipe, seed=0, verbose=0)
     assert metrics["modes"] >= 7, metrics
-    assert metrics["high_quality"] >= 0.70, metrics
+    assert metrics["high_quality"] >= 0.45, metrics
 
 
 @pytest.mark.slow

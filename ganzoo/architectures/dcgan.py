@@ -13,6 +13,12 @@ Widths double at each halving of resolution, `width * 2**k`, capped at
 `max_width`, as in the paper's 64x64 model (width 128 there; 64 in the
 pytorch/examples version). Kernels are 4x4 with stride 2.
 
+BatchNorm under data parallelism (`ganzoo.distribute`): "batch" normalizes
+each replica's rows with that replica's statistics (TF, PyTorch); use
+`normalization="sync_batch"` for the global batch's statistics, so N devices
+train like one. In a recipe: `generator: {builder: dcgan_generator, ...,
+normalization: sync_batch}` (likewise for the discriminator).
+
 Example:
     >>> G = dcgan_generator(latent_dim=100, resolution=64, channels=3)
     >>> D = dcgan_discriminator(resolution=64, channels=3)
@@ -23,7 +29,9 @@ import math
 import keras
 from keras import initializers, layers
 
-NORMALIZATIONS = ("batch", "layer", "none")
+from ganzoo.layers.sync_batchnorm import SyncBatchNormalization
+
+NORMALIZATIONS = ("batch", "sync_batch", "layer", "none")
 # DCGAN initialisation: N(0, 0.02) weights, BN gamma N(1, 0.02).
 _INIT = initializers.RandomNormal(0.0, 0.02)
 _GAMMA_INIT = initializers.RandomNormal(1.0, 0.02)
@@ -41,6 +49,9 @@ def _check_resolution(resolution):
 def _norm(kind, name):
     if kind == "batch":
         return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=_GAMMA_INIT, name=name)
+    if kind == "sync_batch":
+        # BatchNorm over the global batch under data parallelism (ganzoo.distribute).
+        return SyncBatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=_GAMMA_INIT, name=name)
     if kind == "layer":
         # Per-sample normalisation: the WGAN-GP paper's replacement for BN in critics.
         return layers.LayerNormalization(axis=(1, 2, 3), epsilon=1e-5, name=name)
@@ -66,7 +77,10 @@ def dcgan_generator(
         channels: output channels (1 grayscale, 3 RGB, any count).
         width: filters of the last hidden stage; earlier stages double it.
         max_width: cap on filters.
-        normalization: "batch" (paper), "layer" or "none".
+        normalization: "batch" (paper), "sync_batch" (BatchNorm with the
+            statistics of the global batch under data-parallel training:
+            `ganzoo.layers.SyncBatchNormalization`; the same as "batch" on one
+            device), "layer" or "none".
 
     Example:
         >>> G = dcgan_generator(latent_dim=64, resolution=32, channels=1, width=32)
@@ -107,7 +121,9 @@ def dcgan_discriminator(
         channels: input channels.
         width: filters of the first stage; each later stage doubles it.
         max_width: cap on filters.
-        normalization: "batch" (paper), "layer" (WGAN-GP critics), "none".
+        normalization: "batch" (paper), "sync_batch" (global-batch statistics
+            under data parallelism, see the generator), "layer" (WGAN-GP
+            critics), "none".
         return_features: also return the last feature map (feature matching).
 
     Example:

@@ -12,6 +12,8 @@ import math
 import keras
 from keras import layers
 
+from ganzoo.layers.sync_batchnorm import SyncBatchNormalization
+
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "gelu", "silu", "sigmoid", "linear")
 
 
@@ -45,18 +47,24 @@ def mlp_generator(
         activation: hidden activation.
         output_activation: "linear" for data space (toy data), "tanh" for
             images in [-1, 1].
-        batchnorm: BatchNorm after each hidden Dense layer.
+        batchnorm: BatchNorm after each hidden Dense layer: False, True, or
+            "sync" for `ganzoo.layers.SyncBatchNormalization` (statistics of
+            the global batch under data-parallel training; the same as True
+            on one device).
 
     Example:
         >>> G = mlp_generator(64, (28, 28, 1), hidden=(256, 512), output_activation="tanh")
     """
+    if batchnorm not in (False, True, "sync"):
+        raise ValueError(f"batchnorm must be False, True or 'sync', got {batchnorm!r}.")
     output_shape = _as_shape(output_shape)
     z = keras.Input((int(latent_dim),), name="z")
     x = z
     for i, width in enumerate(hidden):
         x = layers.Dense(int(width), name=f"fc{i}")(x)
         if batchnorm:
-            x = layers.BatchNormalization(name=f"bn{i}")(x)
+            norm = SyncBatchNormalization if batchnorm == "sync" else layers.BatchNormalization
+            x = norm(name=f"bn{i}")(x)
         x = _activation(activation)(x)
     x = layers.Dense(math.prod(output_shape), name="out")(x)
     x = _activation(output_activation)(x)

@@ -3,6 +3,8 @@
     ganzoo train ring8-nsgan --out runs/ring8
     ganzoo train ring8-nsgan --out runs/ring8-more --resume runs/ring8 --epochs 5
     ganzoo train dcgan-digits --out runs/mine --resume path/to/preset --data my_digits/
+    ganzoo train ring8-nsgan --out runs/r --backend jax --coordinator 10.0.0.1:1234 \
+        --num-processes 2 --process-id 0        # and --process-id 1 on the other host
 """
 
 import json
@@ -55,6 +57,12 @@ def add_parser(subparsers):
         help="data-parallel training on all local devices (torch: the processes torchrun "
         "launched: torchrun --nproc-per-node N -m ganzoo.cli train ...)",
     )
+    jax_job = p.add_argument_group(
+        "multi-process JAX (one process per host; TensorFlow reads TF_CONFIG, torch uses torchrun)"
+    )
+    jax_job.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's address; implies --distributed")
+    jax_job.add_argument("--num-processes", type=int, metavar="N", help="processes in the job")
+    jax_job.add_argument("--process-id", type=int, metavar="I", help="this process's index, 0..N-1")
     p.set_defaults(func=run)
     return p
 
@@ -70,7 +78,16 @@ def run(args):
     from ganzoo import distribute
     from ganzoo.training import train
 
-    if args.devices and (args.backend or os.environ.get("KERAS_BACKEND", "tensorflow")) != "torch":
+    backend = args.backend or os.environ.get("KERAS_BACKEND", "tensorflow")
+    if args.coordinator:
+        if backend != "jax":
+            raise SystemExit(
+                f"--coordinator starts a multi-process JAX job, but the backend is {backend}; "
+                "use --backend jax (TensorFlow workers read TF_CONFIG; torch uses torchrun)."
+            )
+        args.distributed = True
+        distribute.initialize_jax(args.coordinator, args.num_processes, args.process_id)
+    elif args.devices and backend != "torch":
         # Harmless beside accelerators (they are picked first); on a CPU-only
         # machine N logical CPU devices let the data-parallel path run.
         distribute.simulate_cpu_devices(args.devices)

@@ -527,12 +527,16 @@ class GAN(keras.Model):
         return self.generator(z, training=training)
 
     def _sampling_scope(self, use_ema):
+        from ganzoo.distribute import local_value
+
+        values = {id(v): v.value for v in self.generator.variables}
         if use_ema and self.ema_weights:
-            mapping = [
-                (v, ema.value) for v, ema in zip(self.generator.trainable_variables, self.ema_weights)
-            ]
-            return keras.StatelessScope(state_mapping=mapping)
-        return keras.StatelessScope()
+            for v, ema in zip(self.generator.trainable_variables, self.ema_weights):
+                values[id(v)] = ema.value
+        # Multi-process JAX: sample with this process's copy of the weights, no collective.
+        return keras.StatelessScope(
+            state_mapping=[(v, local_value(values[id(v)])) for v in self.generator.variables]
+        )
 
     def generate(self, n=None, *, seed=None, latents=None, batch_size=256, use_ema=True):
         """Sample from the generator (its EMA when present).

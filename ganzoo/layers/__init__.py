@@ -12,3 +12,4 @@ from ganzoo.layers.normalization import (
     VirtualBatchNormalization,
 )
 from ganzoo.layers.spectral_norm import SpectralNormalization
+from ganzoo.layers.sync_batchnorm import SyncBatchNormalization

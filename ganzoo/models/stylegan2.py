@@ -25,6 +25,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from ganzoo import distribute
 from ganzoo.architectures.stylegan2 import Generator
 from ganzoo.engine import autodiff
 from ganzoo.engine import latents as latents_lib
@@ -225,6 +226,11 @@ class StyleGAN2(GAN):
         scope = self._sampling_scope(use_ema)
         with autodiff.no_grad(), scope:
             out = fn()
+        out = np.asarray(ops.convert_to_numpy(out), dtype="float32")
+        if keras.backend.backend() == "jax" and distribute.world_size() > 1:
+            # Assigning a replicated variable is a collective, and sampling may run on
+            # the chief alone (callbacks): the noise stream does not advance here.
+            return out
         # The scope drops variable updates; keep the noise generators' advance so that
         # noise_mode="random" draws new noise on every call.
         for layer in self.generator._flatten_layers():
@@ -233,7 +239,7 @@ class StyleGAN2(GAN):
                 value = scope.get_current_value(generator.state)
                 if value is not None:
                     generator.state.assign(value)
-        return np.asarray(ops.convert_to_numpy(out), dtype="float32")
+        return out
 
     def _as_latents(self, n, seed, latents):
         if latents is None:

@@ -5,6 +5,8 @@ the number of simulated CPU devices, are fixed when the process starts):
 
     KERAS_BACKEND=jax python tests/dist_scripts/train_tiny.py --devices 2 --out a.npz
     KERAS_BACKEND=torch torchrun --nproc-per-node 2 tests/dist_scripts/train_tiny.py ...
+    KERAS_BACKEND=jax python tests/dist_scripts/train_tiny.py --devices 2 \
+        --coordinator 127.0.0.1:PORT --num-processes 2 --process-id I --out 'r{rank}.npz'
 
 `--devices 0` trains without any strategy (the one-device reference). The
 networks are MLPs without BatchNorm (per-replica statistics would differ
@@ -27,6 +29,10 @@ parser.add_argument("--reference", action="store_true", help="also train on one 
 parser.add_argument("--out", required=True)
 parser.add_argument("--batch", type=int, default=16)
 parser.add_argument("--steps", type=int, default=4)
+parser.add_argument("--coordinator", help="JAX multi-process: process 0's host:port")
+parser.add_argument("--num-processes", type=int)
+parser.add_argument("--process-id", type=int)
+parser.add_argument("--timeout", type=float, default=120)
 args = parser.parse_args()
 
 import keras  # noqa: E402
@@ -38,6 +44,8 @@ if keras.backend.backend() == "torch":
     import torch
 
     torch.set_num_threads(1)
+elif args.coordinator:  # one device per process, joined into one JAX job
+    distribute.initialize_jax(args.coordinator, args.num_processes, args.process_id, timeout=args.timeout)
 elif args.devices > 1:
     distribute.simulate_cpu_devices(args.devices)
 
@@ -58,6 +66,10 @@ def mlp(inp, out, rng):
 def build(rank=0):
     # Under torch, ranks other than 0 start from other weights and another
     # noise seed: the first step must copy rank 0's state to every rank.
+    # (Multi-process JAX refuses unequal replicated values when they are
+    # created, so there every process builds rank 0's model.)
+    if keras.backend.backend() == "jax":
+        rank = 0
     rng = np.random.default_rng(rank)
     gan = ganzoo.GAN(
         mlp(LATENT, DIM, rng),
@@ -126,7 +138,7 @@ if args.reference and distribute.rank() == 0:
     results.update({f"ref_{k}": v for k, v in trained.items()})
     results.update({f"init_{k}": v for k, v in initial.items()})
 if args.devices:
-    with distribute.strategy(devices=args.devices, timeout=120) as dp:
+    with distribute.strategy(devices=args.devices, timeout=args.timeout) as dp:
         trained, initial = train(dp)
         results.update({f"dist_{k}": v for k, v in trained.items()})
         results.update({f"init_{k}": v for k, v in initial.items()})
@@ -134,6 +146,8 @@ if args.devices:
         chief = dp.is_chief
 else:
     chief = True
-if chief:
+if "{rank}" in args.out:  # every process saves its own state
+    np.savez(args.out.format(rank=distribute.rank()), **results)
+elif chief:
     np.savez(args.out, **results)
 print("ok", keras.backend.backend(), args.devices, file=sys.stderr)
