@@ -27,6 +27,7 @@ from ganzoo import distribute
 from conftest import BACKEND
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "dist_scripts", "train_tiny.py")
+CALLBACKS_SCRIPT = os.path.join(os.path.dirname(__file__), "dist_scripts", "callbacks_tiny.py")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 240
 ATOL = 1e-5  # float32; measured <= 5e-7 on all three backends
@@ -45,12 +46,12 @@ def _env(**extra):
     return env
 
 
-def _run(envs, out, args=None):
+def _run(envs, out, args=None, script=SCRIPT):
     """Start one process per env (and argument list), wait with a timeout, kill all on failure."""
     args = args or [["--devices", "2", "--reference", "--out", str(out)]] * len(envs)
     procs = [
         subprocess.Popen(
-            [sys.executable, SCRIPT, *argv],
+            [sys.executable, script, *argv],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -241,6 +242,38 @@ def test_torch_unreachable_master_fails_within_the_timeout(monkeypatch):
 
 
 # ------------------------------------------------------- rank-0 callbacks
+@pytest.mark.skipif(BACKEND == "tensorflow", reason="one TF process holds all replicas: test_callbacks covers it")
+def test_metrics_and_grids_on_two_processes_match_one_device(tmp_path):
+    # GANMetrics computes on rank 0 while rank 1 waits in the broadcast of the values;
+    # both ranks' History must hold rank 0's numbers, equal to one device's, and
+    # SampleGrid must write each PNG once. A deadlock fails through _run's timeout.
+    port = str(_free_port())
+    grids = tmp_path / "grids"
+    out = str(tmp_path / "r{rank}.npz")
+    if BACKEND == "torch":
+        envs = [_env(RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
+                for r in range(2)]
+        argv = [["--out", out, "--grids", str(grids)]] * 2
+    else:
+        envs = [_env()] * 2
+        argv = [["--out", out, "--grids", str(grids), "--coordinator", f"127.0.0.1:{port}",
+                 "--num-processes", "2", "--process-id", str(r)] for r in range(2)]
+    envs.append(_env())  # the one-device reference, in its own process
+    argv.append(["--out", str(tmp_path / "ref.npz"), "--grids", str(tmp_path / "ref_grids")])
+    _run(envs, tmp_path / "none", argv, script=CALLBACKS_SCRIPT)
+    ref = np.load(tmp_path / "ref.npz")
+    ranks = [np.load(out.format(rank=r)) for r in range(2)]
+    assert int(ranks[0]["processes"]) == 2 and int(ref["processes"]) == 1
+    assert len(ref["fid"]) == 2 and ref["fid"][0] != ref["fid"][1]  # the model moved between epochs
+    for r in ranks:
+        np.testing.assert_array_equal(r["fid"], ranks[0]["fid"])  # rank 1 logs rank 0's values
+        np.testing.assert_allclose(r["fid"], ref["fid"], rtol=1e-4)
+        np.testing.assert_allclose(r["inception_score"], ref["inception_score"], rtol=1e-4)
+        np.testing.assert_allclose(r["samples"], ref["samples"], atol=1e-5)
+    assert sorted(os.listdir(grids)) == ["epoch1.png", "epoch2.png"] == sorted(os.listdir(tmp_path / "ref_grids"))
+
+
+
 def test_sample_grid_writes_only_on_the_chief(tmp_path, monkeypatch):
     class Model:
         def generate(self, n, seed=0):
