@@ -4,7 +4,11 @@
 
 * TensorFlow: `tf.distribute.MirroredStrategy` over the local devices (one
   process). Build and compile inside the `with` block; `fit` splits each
-  global batch across replicas.
+  global batch across replicas. With a TF_CONFIG of several workers (one
+  process per machine), `tf.distribute.MultiWorkerMirroredStrategy`: each
+  worker feeds its own rows (`shard`) and `GAN.fit` runs the loop of
+  `ganzoo.engine.multiworker_tf` (Keras 3 `fit` fails under that strategy,
+  keras-team/keras#20585).
 * JAX: `keras.distribution.DataParallel` over the devices: the step is
   traced once over the sharded global batch. Several processes (hosts) join
   one job with `initialize_jax` (coordinator address, process count and
@@ -20,14 +24,22 @@ training noise (latents, penalty interpolation weights) of N replicas is the
 one-device draw split into N slices, so N devices with global batch B train
 exactly like one device with batch B (up to float summation order).
 
-Limits (each replica computes on its slice of the batch):
-* BatchNorm statistics are per replica (per device / per rank), as in
-  tf.distribute and DDP defaults; use LayerNorm or no normalization when
-  results must not depend on the device count. Batch-statistic terms
-  (feature matching, MinibatchStdDev, minibatch discrimination) are also
-  per replica. Noise drawn inside a network's own layers (StyleGAN noise
-  inputs) is not sliced per replica.
-* Multi-worker TensorFlow is refused with an error (keras-team/keras#20585).
+Batch statistics:
+* JAX: the step sees the global batch, so BatchNorm, MinibatchStdDev and
+  feature matching use global statistics, exactly as on one device.
+* TensorFlow and PyTorch: each replica computes on its slice, so BatchNorm
+  statistics are per replica by default (tf.distribute's and DDP's default);
+  `ganzoo.layers.SyncBatchNormalization` (DCGAN `normalization="sync_batch"`,
+  MLP `batchnorm="sync"`) uses the global batch's moments, gradients
+  included. Feature matching, MinibatchStdDev and minibatch discrimination
+  stay per replica there.
+* Noise drawn inside a network's own layers (StyleGAN noise inputs) is not
+  sliced per replica.
+
+Limits:
+* Multi-worker TensorFlow trains `ganzoo.GAN` models (not plain
+  `keras.Model.fit`), without validation data, and needs `strategy()` called
+  before any TensorFlow op runs.
 * torch: only rank 0 should write files (`is_chief()`); `GANMetrics` and
   `SampleGrid` already do so.
 
@@ -49,14 +61,6 @@ import sys
 import time
 
 import keras
-
-_MULTI_WORKER_TF = (
-    "TF_CONFIG describes {n} workers, but Keras 3 `fit()` does not run under "
-    "tf.distribute.MultiWorkerMirroredStrategy (keras-team/keras#20585). ganzoo supports "
-    "TensorFlow on one machine (MirroredStrategy over its devices); for several machines use "
-    "the JAX or PyTorch backend."
-)
-
 
 def _backend():
     return keras.backend.backend()
@@ -133,8 +137,18 @@ def broadcast_floats(values):
         from jax.experimental import multihost_utils
 
         return [float(v) for v in np.asarray(multihost_utils.broadcast_one_to_all(np.array(values)))]
+    if _backend() == "tensorflow":
+        import tensorflow as tf
+
+        from ganzoo.engine.multiworker_tf import broadcast_from_chief
+
+        mwms = _TF_MULTI_WORKER.get(os.environ.get("TF_CONFIG"))
+        if mwms is None:  # no strategy() yet: nothing to reach the other workers with
+            return values
+        (out,) = broadcast_from_chief(mwms, [tf.constant(values, tf.float64)])
+        return [float(v) for v in out.numpy()]
     if _backend() != "torch":
-        return values  # TensorFlow workers: every worker computes the same logs
+        return values
     import torch
     import torch.distributed as dist
 
@@ -310,10 +324,11 @@ def strategy(devices=None, *, timeout=1800):
             the launched world size must be N), a list of device names (TF,
             JAX), or a native object of the current backend
             (`tf.distribute.MirroredStrategy`, `keras.distribution.DataParallel`).
-        timeout: seconds (torch) to wait for the other processes, when
-            joining the group and in every collective (rank 0 computing FID
-            while the others wait counts), before failing with an error
-            instead of hanging. torch's default is 30 minutes too.
+        timeout: seconds (torch, multi-worker TensorFlow) to wait for the
+            other processes, when joining the group and in every collective
+            (rank 0 computing FID while the others wait counts), before
+            failing with an error instead of hanging. torch's default is 30
+            minutes too.
 
     Returns:
         a `DataParallel`; use it as a context manager around building,
@@ -321,10 +336,11 @@ def strategy(devices=None, *, timeout=1800):
 
     Raises:
         ValueError: bad `devices`, a strategy object of another backend, a
-            malformed TF_CONFIG, missing torchrun variables.
-        RuntimeError: fewer devices than asked; multi-worker TensorFlow
-            (Keras 3 `fit` does not support it); an unreachable torch
-            master within `timeout`.
+            malformed TF_CONFIG, `devices` with a multi-worker TF_CONFIG,
+            missing torchrun variables.
+        RuntimeError: fewer devices than asked; a TF_CONFIG worker or the
+            torch master unreachable within `timeout`; multi-worker
+            TensorFlow asked for after a TensorFlow op ran.
 
     Example:
         >>> with ganzoo.distribute.strategy(devices=2) as dp:   # doctest: +SKIP
@@ -347,7 +363,7 @@ def strategy(devices=None, *, timeout=1800):
     if isinstance(devices, (list, tuple)) and not devices:
         raise ValueError("devices is an empty list; pass None for all devices.")
     if backend == "tensorflow":
-        return _tf_strategy(devices)
+        return _tf_strategy(devices, timeout)
     if backend == "jax":
         return _jax_strategy(devices, timeout)
     if backend == "torch":
@@ -423,12 +439,17 @@ def check_tf_config(raw=None):
     return len(workers), index
 
 
-def _tf_strategy(devices):
+def _tf_strategy(devices, timeout):
     import tensorflow as tf
 
     parsed = check_tf_config()
     if parsed is not None and parsed[0] > 1:
-        raise RuntimeError(_MULTI_WORKER_TF.format(n=parsed[0]))
+        if devices is not None:
+            raise ValueError(
+                f"TF_CONFIG describes {parsed[0]} workers: each trains on all its local devices "
+                f"(its GPUs, else one CPU); pass devices=None, not {devices!r}."
+            )
+        return _tf_multi_worker(*parsed, timeout)
     gpus = tf.config.list_logical_devices("GPU")
     available = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
     names = _pick_devices(
@@ -445,6 +466,120 @@ def _tf_strategy(devices):
         return DataParallel("tensorflow", 1, tf.distribute.OneDeviceStrategy(names[0]))
     mirrored = tf.distribute.MirroredStrategy(devices=names)
     return DataParallel("tensorflow", mirrored.num_replicas_in_sync, mirrored)
+
+
+_TF_MULTI_WORKER = {}  # TF_CONFIG -> its strategy: TF sets up collectives once per process
+
+
+def _tf_multi_worker(num_workers, index, timeout):
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+
+    raw = os.environ["TF_CONFIG"]
+    if raw not in _TF_MULTI_WORKER:
+        timeout = float(timeout)
+        if timeout <= 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {timeout}.")
+        # TF sets up collectives when its runtime starts (the first op); after
+        # that MultiWorkerMirroredStrategy() fails. Checked before the
+        # rendezvous, so that the other workers are not left waiting.
+        if getattr(context.context(), "_context_handle", None) is not None:
+            raise RuntimeError(
+                "Multi-worker TensorFlow (TF_CONFIG) must be set up before any TensorFlow op "
+                "runs: call ganzoo.distribute.strategy() first, before building models or "
+                "creating tensors."
+            )
+        _tf_rendezvous(json.loads(raw)["cluster"]["worker"], index, timeout)
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
+        _TF_MULTI_WORKER[raw] = tf.distribute.MultiWorkerMirroredStrategy(
+            communication_options=options
+        )
+    mwms = _TF_MULTI_WORKER[raw]
+    return DataParallel("tensorflow", mwms.num_replicas_in_sync, mwms, num_processes=num_workers)
+
+
+_HELLO = b"ganzoo-tf-worker "
+
+
+def _tf_rendezvous(addresses, index, timeout):
+    """Return once every worker of TF_CONFIG has started; raise after `timeout` s.
+
+    TensorFlow's own start-up waits forever for a missing worker (measured:
+    every worker blocks inside MultiWorkerMirroredStrategy(), where the
+    runtime starts and joins the cluster). So first, worker 0 listens on its
+    TF_CONFIG port (TF binds it only later) and the others connect to it;
+    all go on once all are there.
+    """
+    deadline = time.monotonic() + timeout
+    host, port = addresses[0].rsplit(":", 1)
+    host, port = host.strip("[]"), int(port)
+
+    def fail(waiting_for):
+        raise RuntimeError(
+            f"TensorFlow worker {index} of {len(addresses)} waited {timeout:g} s for "
+            f"{waiting_for} (TF_CONFIG cluster.worker = {addresses}). Start the same program on "
+            "every worker of TF_CONFIG, check that the addresses are reachable, or raise "
+            "`timeout`."
+        )
+
+    if index != 0:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                fail(f"worker 0 at {addresses[0]}")
+            try:
+                conn = socket.create_connection((host, port), timeout=min(left, 2.0))
+            except OSError:
+                time.sleep(min(0.2, left))
+                continue
+            with conn:
+                try:
+                    conn.sendall(_HELLO + str(index).encode())
+                    conn.settimeout(max(deadline - time.monotonic(), 0.01))
+                    if conn.recv(2) == b"go":
+                        return
+                except socket.timeout:
+                    fail(f"the other workers (worker 0 at {addresses[0]} is up)")
+                except OSError:
+                    pass
+            time.sleep(0.2)  # worker 0 went away (restarted?): try again
+
+    joined = {}
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            server.bind(("", port))
+        except OSError as e:
+            raise RuntimeError(f"TensorFlow worker 0 cannot listen on port {port}: {e}") from None
+        server.listen(len(addresses))
+        try:
+            while len(joined) < len(addresses) - 1:
+                server.settimeout(max(deadline - time.monotonic(), 0.01))
+                try:
+                    conn, _ = server.accept()
+                except socket.timeout:
+                    fail(f"workers {[a for i, a in enumerate(addresses) if i and i not in joined]}")
+                conn.settimeout(5)
+                try:
+                    hello = conn.recv(64)
+                except OSError:
+                    hello = b""
+                worker = hello[len(_HELLO) :]
+                if not (hello.startswith(_HELLO) and worker.isdigit()):
+                    conn.close()  # not a ganzoo worker
+                    continue
+                if int(worker) in joined:  # that worker restarted: keep its new connection
+                    joined.pop(int(worker)).close()
+                joined[int(worker)] = conn
+            for conn in joined.values():
+                try:
+                    conn.sendall(b"go")
+                    conn.recv(1)  # they close first: no TIME_WAIT left on TF's port
+                except OSError:
+                    pass
+        finally:
+            for conn in joined.values():
+                conn.close()
 
 
 # ------------------------------------------------------------ JAX

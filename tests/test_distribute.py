@@ -198,16 +198,6 @@ def test_more_devices_than_available_is_an_error():
         distribute.strategy(devices=512)
 
 
-@pytest.mark.skipif(BACKEND != "tensorflow", reason="TF_CONFIG drives tf.distribute only")
-def test_multi_worker_tensorflow_is_a_documented_limit(monkeypatch):
-    monkeypatch.setenv(
-        "TF_CONFIG",
-        '{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 0}}',
-    )
-    with pytest.raises(RuntimeError, match="20585"):
-        distribute.strategy()
-
-
 @pytest.mark.skipif(BACKEND == "tensorflow", reason="the mismatch is a tf strategy on another backend")
 def test_tf_strategy_object_on_another_backend_is_rejected():
     tf = pytest.importorskip("tensorflow")

@@ -33,8 +33,17 @@ from ganzoo.layers.sync_batchnorm import SyncBatchNormalization
 
 NORMALIZATIONS = ("batch", "sync_batch", "layer", "none")
 # DCGAN initialisation: N(0, 0.02) weights, BN gamma N(1, 0.02).
-_INIT = initializers.RandomNormal(0.0, 0.02)
-_GAMMA_INIT = initializers.RandomNormal(1.0, 0.02)
+
+
+def _init():
+    # A fresh initializer per layer, made at build time: an unseeded Keras initializer
+    # fixes its seed when constructed, so one made at import would ignore
+    # keras.utils.set_random_seed (and differ between the processes of a JAX job).
+    return initializers.RandomNormal(0.0, 0.02)
+
+
+def _gamma_init():
+    return initializers.RandomNormal(1.0, 0.02)
 
 
 def _check_resolution(resolution):
@@ -48,10 +57,10 @@ def _check_resolution(resolution):
 
 def _norm(kind, name):
     if kind == "batch":
-        return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=_GAMMA_INIT, name=name)
+        return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=_gamma_init(), name=name)
     if kind == "sync_batch":
         # BatchNorm over the global batch under data parallelism (ganzoo.distribute).
-        return SyncBatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=_GAMMA_INIT, name=name)
+        return SyncBatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=_gamma_init(), name=name)
     if kind == "layer":
         # Per-sample normalisation: the WGAN-GP paper's replacement for BN in critics.
         return layers.LayerNormalization(axis=(1, 2, 3), epsilon=1e-5, name=name)
@@ -91,16 +100,16 @@ def dcgan_generator(
     # Project and reshape: a transposed 4x4 conv on a 1x1 map (no hidden FC layer).
     x = layers.Reshape((1, 1, int(latent_dim)))(z)
     x = layers.Conv2DTranspose(widths[0], 4, strides=1, padding="valid", use_bias=False,
-                               kernel_initializer=_INIT, name="project")(x)
+                               kernel_initializer=_init(), name="project")(x)
     norm = _norm(normalization, "project_norm")
     x = layers.ReLU()(norm(x) if norm else x)
     for i, filters in enumerate(widths[1:], start=1):
         x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False,
-                                   kernel_initializer=_INIT, name=f"up{i}")(x)
+                                   kernel_initializer=_init(), name=f"up{i}")(x)
         norm = _norm(normalization, f"up{i}_norm")
         x = layers.ReLU()(norm(x) if norm else x)
     x = layers.Conv2DTranspose(int(channels), 4, strides=2, padding="same",
-                               kernel_initializer=_INIT, name="to_image")(x)
+                               kernel_initializer=_init(), name="to_image")(x)
     x = layers.Activation("tanh", dtype="float32")(x)
     return keras.Model(z, x, name=name)
 
@@ -135,11 +144,11 @@ def dcgan_discriminator(
     for i in range(stages):
         filters = min(width * 2**i, max_width)
         x = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=i == 0 or normalization == "none",
-                          kernel_initializer=_INIT, name=f"down{i}")(x)
+                          kernel_initializer=_init(), name=f"down{i}")(x)
         norm = _norm(normalization, f"down{i}_norm") if i > 0 else None  # not on the input layer
         x = layers.LeakyReLU(0.2)(norm(x) if norm else x)
     features = x
-    x = layers.Conv2D(1, 4, strides=1, padding="valid", kernel_initializer=_INIT, name="logit")(x)
+    x = layers.Conv2D(1, 4, strides=1, padding="valid", kernel_initializer=_init(), name="logit")(x)
     logits = layers.Flatten(dtype="float32")(x)
     outputs = (logits, features) if return_features else logits
     return keras.Model(image, outputs, name=name)

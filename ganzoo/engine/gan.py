@@ -34,7 +34,7 @@ import numpy as np
 from keras import ops
 from keras.src.backend import compute_output_spec
 
-from ganzoo.engine import autodiff, latents
+from ganzoo.engine import autodiff, latents, multiworker_tf
 from ganzoo.engine import objectives as objectives_lib
 from ganzoo.engine import penalties as penalties_lib
 
@@ -519,6 +519,8 @@ class GAN(keras.Model):
         callbacks = list(callbacks or [])
         if not any(isinstance(c, _NonFiniteGuard) for c in callbacks):
             callbacks.append(_NonFiniteGuard())
+        if multiworker_tf.active(self):  # Keras's fit fails there (keras-team/keras#20585)
+            return multiworker_tf.fit(self, *args, callbacks=callbacks, **kwargs)
         return super().fit(*args, callbacks=callbacks, **kwargs)
 
     # -------------------------------------------------------------- sampling

@@ -98,8 +98,13 @@ class SyncBatchNormalization(keras.layers.BatchNormalization):
     """BatchNormalization whose training-mode moments span all replicas.
 
     Takes the arguments of `keras.layers.BatchNormalization` (except
-    `synchronized`, which is implied) and behaves exactly like it on one
-    device. See the module docstring for how each backend synchronizes.
+    `synchronized`, which is implied) and on one device gives its outputs,
+    gradients and moving statistics. One exception, on TensorFlow: second
+    derivatives (a gradient penalty through a BatchNorm critic) are exact
+    here, while Keras's BatchNormalization (tf.nn.moments) stops the gradient
+    through the batch mean inside the variance, which is exact to first
+    order only (it gives the bias before the BN a spurious gradient).
+    See the module docstring for how each backend synchronizes.
 
     Example:
         >>> G = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16),

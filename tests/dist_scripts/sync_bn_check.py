@@ -255,11 +255,16 @@ def replica_spread(variables, dp):
     return float(spread)
 
 
+def gan_weights(gan):
+    return {
+        f"gan_{v.path.replace('/', '.')}": np.array(v.numpy())
+        for net in (gan.generator, gan.discriminator)
+        for v in net.weights  # trainables and BN moving statistics
+    }
+
+
 def gan_state(gan, dp=None):
-    out = {}
-    for net in (gan.generator, gan.discriminator):
-        for v in net.weights:  # trainables and BN moving statistics
-            out[f"gan_{v.path.replace('/', '.')}"] = np.array(v.numpy())
+    out = gan_weights(gan)
     out["gan_replica_spread"] = np.float64(
         replica_spread([*gan.generator.weights, *gan.discriminator.weights], dp))
     out["gan_samples"] = np.asarray(gan.generate(6, seed=3))  # EMA weights, inference mode
@@ -274,19 +279,22 @@ def train_gan(kind, dp=None):
     else:
         gan = build_gan(kind, distribute.rank())
         local, batch = dp.shard(x, batch_size=BATCH)
+    initial = gan_weights(gan)
     history = gan.fit(local, batch_size=batch, epochs=1, shuffle=False, verbose=0)
     out = gan_state(gan, dp)
     if BACKEND == "jax":  # devices holding the weights: 2 under DataParallel
         out["gan_weight_devices"] = np.int64(len(gan.generator.trainable_variables[0].value.sharding.device_set))
     for key, values in history.history.items():
         out[f"gan_log_{key}"] = np.float32(values[-1])
-    return out
+    return out, initial
 
 
 results = {}
 if distribute.rank() == 0:  # one device, the global batch, no strategy
     results.update({f"ref_layer_{k}": v for k, v in layer_one_device("plain").items()})
-    results.update({f"ref_{k}": v for k, v in train_gan("reference").items()})
+    trained, initial = train_gan("reference")
+    results.update({f"ref_{k}": v for k, v in trained.items()})
+    results.update({f"init_{k}": v for k, v in initial.items()})
     # Per-replica semantics on one device: each half normalized by its own statistics.
     split = layer_net("plain")
     half = BATCH // REPLICAS
@@ -297,8 +305,8 @@ with distribute.strategy(devices=REPLICAS, timeout=120) as dp:
     assert dp.num_replicas == REPLICAS
     for kind in ("sync", "plain"):  # plain: the negative control
         results.update({f"{kind}_layer_{k}": v for k, v in layer_two_replicas(kind, dp).items()})
-    gan_result = train_gan("sync", dp)
-    results.update({f"sync_{k}": v for k, v in gan_result.items()})
+    trained, _ = train_gan("sync", dp)
+    results.update({f"sync_{k}": v for k, v in trained.items()})
     chief = dp.is_chief
 results["seconds"] = np.float64(time.perf_counter() - START)
 if chief:

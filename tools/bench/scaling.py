@@ -11,6 +11,9 @@ simulated device count are fixed at start-up):
 * `N`      : `strategy(devices=N)`: TF MirroredStrategy / JAX DataParallel on
              N simulated CPU devices; torch: N gloo processes on loopback,
              one intra-op thread each (so N processes use N cores, 1 uses 1).
+* `Np`     : N processes with one device each on loopback, as on N hosts
+             (TF: MultiWorkerMirroredStrategy from TF_CONFIG; JAX: a
+             jax.distributed job from Keras's KERAS_DISTRIBUTION_* variables).
 
 On a CPU the "devices" share the same cores, so N devices cannot be faster
 than the cores allow; the numbers show the overhead of the distributed path,
@@ -43,7 +46,7 @@ def _worker(args):
         import torch
 
         torch.set_num_threads(1)  # per process: 2 intra-op threads ran 2.5-4x slower here
-    elif args.devices >= 1 and args.mode == "dp":
+    elif args.devices >= 1 and args.mode == "dp":  # "mp": one device per process
         distribute.simulate_cpu_devices(args.devices)
 
     import ganzoo
@@ -70,6 +73,8 @@ def _worker(args):
     x = rng.uniform(-1, 1, (args.batch * (args.warmup + args.steps), 32, 32, 3)).astype("float32")
     if args.mode == "dp":
         context = distribute.strategy(devices=args.devices)
+    elif args.mode == "mp":
+        context = distribute.strategy(timeout=args.timeout)
     else:
         context = distribute.DataParallel(keras.backend.backend(), 1)
     with context as dp:
@@ -85,6 +90,7 @@ def _worker(args):
                 "replicas": dp.num_replicas,
                 "mechanism": type(dp.mechanism).__name__ if dp.mechanism is not None else
                 ("gloo processes" if dp.num_replicas > 1 else "none"),
+                "processes": dp.num_processes,
                 "global_batch": args.batch,
                 "images_per_s": round(args.batch * args.steps / seconds, 1),
                 "step_s": round(seconds / args.steps, 4),
@@ -98,7 +104,10 @@ def _free_port():
 
 
 def _launch(backend, run, args):
-    mode, devices = ("plain", 1) if run == "1" else ("dp", 1 if run == "1-dp" else args.devices)
+    if run.endswith("p") and run[:-1].isdigit():
+        mode, devices = "mp", int(run[:-1])
+    else:
+        mode, devices = ("plain", 1) if run == "1" else ("dp", 1 if run == "1-dp" else args.devices)
     cmd = [sys.executable, __file__, "--worker", "--mode", mode, "--run", run,
            "--devices", str(devices), "--batch", str(args.batch), "--width", str(args.width),
            "--warmup", str(args.warmup), "--steps", str(args.steps)]
@@ -109,6 +118,17 @@ def _launch(backend, run, args):
         port = str(_free_port())
         envs = [dict(env, RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE=str(devices),
                      MASTER_ADDR="127.0.0.1", MASTER_PORT=port) for r in range(devices)]
+    if mode == "mp":
+        ports = [_free_port() for _ in range(devices)]
+        if backend == "jax":
+            envs = [dict(env, KERAS_DISTRIBUTION_JOB_ADDRESSES=f"127.0.0.1:{ports[0]}",
+                         KERAS_DISTRIBUTION_NUM_PROCESSES=str(devices), KERAS_DISTRIBUTION_PROCESS_ID=str(r))
+                    for r in range(devices)]
+        else:
+            workers = [f"127.0.0.1:{port}" for port in ports]
+            envs = [dict(env, TF_CONFIG=json.dumps({"cluster": {"worker": workers},
+                                                    "task": {"type": "worker", "index": r}}))
+                    for r in range(devices)]
     procs = [subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for e in envs]
     try:
@@ -145,7 +165,9 @@ def main(argv=None):
         parser.error(f"--batch {args.batch} must be divisible by --devices {args.devices}")
     results = []
     for backend in args.backends:
-        runs = ["1", str(args.devices)] if backend == "torch" else ["1", "1-dp", str(args.devices)]
+        runs = ["1", str(args.devices)]
+        if backend != "torch":  # torch's N devices are already N processes
+            runs += ["1-dp", f"{args.devices}p"]
         for run in runs:
             result = _launch(backend, run, args)
             print(json.dumps(result), flush=True)
