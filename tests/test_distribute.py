@@ -10,6 +10,7 @@ batch, initial weights and data order, and SGD with momentum (Adam would hide
 a sum-vs-mean error across replicas: it is invariant to the gradient's scale).
 """
 
+import json
 import os
 import re
 import signal
@@ -40,9 +41,10 @@ def _free_port():
 
 
 def _env(**extra):
-    env = dict(os.environ, KERAS_BACKEND=BACKEND, TF_CPP_MIN_LOG_LEVEL="2", **extra)
+    env = dict(os.environ, KERAS_BACKEND=BACKEND, TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("TF_CONFIG", None)  # only the TF worker tests set one
+    env.update(extra)
     env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
-    env.pop("TF_CONFIG", None)
     return env
 
 
@@ -232,7 +234,6 @@ def test_torch_unreachable_master_fails_within_the_timeout(monkeypatch):
 
 
 # ------------------------------------------------------- rank-0 callbacks
-@pytest.mark.skipif(BACKEND == "tensorflow", reason="one TF process holds all replicas: test_callbacks covers it")
 def test_metrics_and_grids_on_two_processes_match_one_device(tmp_path):
     # GANMetrics computes on rank 0 while rank 1 waits in the broadcast of the values;
     # both ranks' History must hold rank 0's numbers, equal to one device's, and
@@ -242,6 +243,11 @@ def test_metrics_and_grids_on_two_processes_match_one_device(tmp_path):
     out = str(tmp_path / "r{rank}.npz")
     if BACKEND == "torch":
         envs = [_env(RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
+                for r in range(2)]
+        argv = [["--out", out, "--grids", str(grids)]] * 2
+    elif BACKEND == "tensorflow":  # two MultiWorkerMirroredStrategy workers
+        workers = [f"127.0.0.1:{port}", f"127.0.0.1:{_free_port()}"]
+        envs = [_env(TF_CONFIG=json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": r}}))
                 for r in range(2)]
         argv = [["--out", out, "--grids", str(grids)]] * 2
     else:

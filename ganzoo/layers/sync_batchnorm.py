@@ -42,17 +42,6 @@ import keras
 from keras import ops
 
 
-def _torch_world():
-    """The torch process group's size (1 without an initialized group or off torch)."""
-    if keras.backend.backend() != "torch":
-        return 1
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_world_size()
-    return 1
-
-
 _TORCH_ALL_REDUCE = []
 
 
@@ -121,8 +110,10 @@ class SyncBatchNormalization(keras.layers.BatchNormalization):
         return config
 
     def _moments(self, inputs, mask):
+        from ganzoo import distribute
+
         backend = keras.backend.backend()
-        if backend == "torch" and _torch_world() > 1:
+        if backend == "torch" and distribute.world_size() > 1:
             return self._global_moments(inputs, mask, _torch_all_reduce_sum)
         if backend == "tensorflow" and mask is not None:
             # Keras's masked path ignores `synchronized`; reduce it ourselves.
