@@ -13,8 +13,6 @@ a sum-vs-mean error across replicas: it is invariant to the gradient's scale).
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,58 +23,20 @@ import pytest
 import ganzoo
 from ganzoo import distribute
 
+import processes
 from conftest import BACKEND
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "dist_scripts", "train_tiny.py")
 CALLBACKS_SCRIPT = os.path.join(os.path.dirname(__file__), "dist_scripts", "callbacks_tiny.py")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 240
 ATOL = 1e-5  # float32; measured <= 5e-7 on all three backends
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env(**extra):
-    env = dict(os.environ, KERAS_BACKEND=BACKEND, TF_CPP_MIN_LOG_LEVEL="2")
-    env.pop("TF_CONFIG", None)  # only the TF worker tests set one
-    env.update(extra)
-    env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
-    return env
-
-
 def _run(envs, out, args=None, script=SCRIPT):
-    """Start one process per env (and argument list), wait with a timeout, kill all on failure."""
+    """Run one process per env (and argument list) under the deadline; `out`'s arrays."""
     args = args or [["--devices", "2", "--reference", "--out", str(out)]] * len(envs)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, script, *argv],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,  # own process group: killed as a whole below
-        )
-        for env, argv in zip(envs, args)
-    ]
-    deadline = time.monotonic() + TIMEOUT
-    outputs = []
-    try:
-        for p in procs:
-            left = max(1.0, deadline - time.monotonic())
-            outputs.append(p.communicate(timeout=left)[0])
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"distributed training did not finish within {TIMEOUT} s (hang?)")
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-    for p, text in zip(procs, outputs):
-        assert p.returncode == 0, f"worker failed ({p.returncode}):\n{text[-4000:]}"
+    processes.run_ok([([sys.executable, script, *argv], env) for env, argv in zip(envs, args)],
+                     TIMEOUT, "distributed training")
     return dict(np.load(out)) if os.path.exists(out) else None
 
 
@@ -100,12 +60,12 @@ def _assert_same_training(result):
 # ------------------------------------------------------ equality per backend
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute runs on the TensorFlow backend")
 def test_tensorflow_mirrored_strategy_matches_one_device(tmp_path):
-    _assert_same_training(_run([_env()], tmp_path / "tf.npz"))
+    _assert_same_training(_run([processes.env()], tmp_path / "tf.npz"))
 
 
 @pytest.mark.skipif(BACKEND != "jax", reason="keras.distribution runs on the JAX backend")
 def test_jax_data_parallel_matches_one_device(tmp_path):
-    result = _run([_env()], tmp_path / "jax.npz")
+    result = _run([processes.env()], tmp_path / "jax.npz")
     assert int(result["dist_weight_devices"]) == 2  # weights really live on 2 devices
     _assert_same_training(result)
 
@@ -115,14 +75,14 @@ def test_jax_two_processes_match_one_device(tmp_path):
     # Two processes with one CPU device each, joined through a coordinator on
     # loopback (gloo collectives); each saves its own state. The reference is
     # trained in a third process: jax.distributed must start before any computation.
-    coordinator = f"127.0.0.1:{_free_port()}"
+    coordinator = f"127.0.0.1:{processes.free_port()}"
     out = str(tmp_path / "jax{rank}.npz")
     argv = [
         ["--devices", "2", "--coordinator", coordinator, "--num-processes", "2", "--process-id", str(i),
          "--out", out, "--timeout", "60"]
         for i in range(2)
     ] + [["--devices", "0", "--reference", "--out", str(tmp_path / "ref.npz")]]
-    _run([_env(XLA_FLAGS="")] * 3, tmp_path / "none", argv)
+    _run([processes.env(XLA_FLAGS="")] * 3, tmp_path / "none", argv)
     ref = dict(np.load(tmp_path / "ref.npz"))
     results = [dict(np.load(out.format(rank=i))) for i in range(2)]
     for key in [k for k in results[0] if k.startswith("dist_") and k != "dist_seconds"]:
@@ -134,10 +94,10 @@ def test_jax_two_processes_match_one_device(tmp_path):
 @pytest.mark.skipif(BACKEND != "jax", reason="jax.distributed runs on the JAX backend")
 def test_jax_unreachable_coordinator_fails_within_the_timeout(tmp_path):
     # Process 1 of 2 waits for a coordinator nobody runs.
-    argv = ["--devices", "2", "--coordinator", f"127.0.0.1:{_free_port()}", "--num-processes", "2",
+    argv = ["--devices", "2", "--coordinator", f"127.0.0.1:{processes.free_port()}", "--num-processes", "2",
             "--process-id", "1", "--out", str(tmp_path / "x.npz"), "--timeout", "3"]
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, SCRIPT, *argv], env=_env(), capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, SCRIPT, *argv], env=processes.env(), capture_output=True, text=True,
                           timeout=TIMEOUT)
     assert proc.returncode != 0
     assert "could not join the JAX job at coordinator 127.0.0.1:" in proc.stderr
@@ -146,12 +106,7 @@ def test_jax_unreachable_coordinator_fails_within_the_timeout(tmp_path):
 
 @pytest.mark.skipif(BACKEND != "torch", reason="torch.distributed runs on the PyTorch backend")
 def test_torch_two_gloo_processes_match_one_device(tmp_path):
-    port = str(_free_port())
-    envs = [
-        _env(RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
-        for r in range(2)
-    ]
-    _assert_same_training(_run(envs, tmp_path / "torch.npz"))
+    _assert_same_training(_run(processes.torch_ranks(2), tmp_path / "torch.npz"))
 
 
 # ------------------------------------------------------------- bad input
@@ -225,7 +180,7 @@ def test_torch_unreachable_master_fails_within_the_timeout(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
-    monkeypatch.setenv("MASTER_PORT", str(_free_port()))
+    monkeypatch.setenv("MASTER_PORT", str(processes.free_port()))
     start = time.monotonic()
     with pytest.raises(RuntimeError, match="Could not join the torch process group"):
         with distribute.strategy(timeout=3):
@@ -238,23 +193,22 @@ def test_metrics_and_grids_on_two_processes_match_one_device(tmp_path):
     # GANMetrics computes on rank 0 while rank 1 waits in the broadcast of the values;
     # both ranks' History must hold rank 0's numbers, equal to one device's, and
     # SampleGrid must write each PNG once. A deadlock fails through _run's timeout.
-    port = str(_free_port())
+    port = str(processes.free_port())
     grids = tmp_path / "grids"
     out = str(tmp_path / "r{rank}.npz")
     if BACKEND == "torch":
-        envs = [_env(RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
-                for r in range(2)]
+        envs = processes.torch_ranks(2)
         argv = [["--out", out, "--grids", str(grids)]] * 2
     elif BACKEND == "tensorflow":  # two MultiWorkerMirroredStrategy workers
-        workers = [f"127.0.0.1:{port}", f"127.0.0.1:{_free_port()}"]
-        envs = [_env(TF_CONFIG=json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": r}}))
+        workers = [f"127.0.0.1:{port}", f"127.0.0.1:{processes.free_port()}"]
+        envs = [processes.env(TF_CONFIG=json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": r}}))
                 for r in range(2)]
         argv = [["--out", out, "--grids", str(grids)]] * 2
     else:
-        envs = [_env()] * 2
+        envs = [processes.env()] * 2
         argv = [["--out", out, "--grids", str(grids), "--coordinator", f"127.0.0.1:{port}",
                  "--num-processes", "2", "--process-id", str(r)] for r in range(2)]
-    envs.append(_env())  # the one-device reference, in its own process
+    envs.append(processes.env())  # the one-device reference, in its own process
     argv.append(["--out", str(tmp_path / "ref.npz"), "--grids", str(tmp_path / "ref_grids")])
     _run(envs, tmp_path / "none", argv, script=CALLBACKS_SCRIPT)
     ref = np.load(tmp_path / "ref.npz")

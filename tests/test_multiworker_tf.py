@@ -11,15 +11,13 @@ catches SIGTERM) on failure, so a hang fails the test instead of stalling CI.
 
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
+import processes
 from conftest import BACKEND
 
 pytestmark = pytest.mark.skipif(
@@ -27,7 +25,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "dist_scripts", "train_multiworker_tf.py")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 240
 ATOL = 1e-5  # float32; measured <= 1e-6 (max over weights, EMA and samples)
 
@@ -48,37 +45,11 @@ def _env(ports, index):
         "cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
         "task": {"type": "worker", "index": index},
     }
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=json.dumps(config))
-    env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
-    return env
+    return processes.env(TF_CONFIG=json.dumps(config))
 
 
 def _run(commands):
-    """Start `(argv, env)` processes, wait with a timeout, kill all on failure; `[(rc, output)]`."""
-    procs = [
-        subprocess.Popen(
-            argv,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,  # own process group: killed as a whole below
-        )
-        for argv, env in commands
-    ]
-    deadline = time.monotonic() + TIMEOUT
-    outputs = []
-    try:
-        for p in procs:
-            outputs.append(p.communicate(timeout=max(1.0, deadline - time.monotonic()))[0])
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"multi-worker TensorFlow did not finish within {TIMEOUT} s (hang?)")
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-    return [(p.returncode, text) for p, text in zip(procs, outputs)]
+    return processes.run(commands, TIMEOUT, "multi-worker TensorFlow")
 
 
 def test_two_workers_train_like_one_device(tmp_path):

@@ -13,11 +13,7 @@ PyTorch (it is per replica), while on JAX it is already global.
 
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
@@ -29,10 +25,10 @@ from ganzoo.layers import SyncBatchNormalization
 from ganzoo.models import build_gan
 from ganzoo import recipes
 
+import processes
 from conftest import BACKEND
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "dist_scripts", "sync_bn_check.py")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 240
 ATOL = 1e-5  # float32; measured <= 1e-6 except weight gradients (below)
 GRAD_TOL = dict(rtol=1e-5, atol=2e-5)  # sums over 144 terms of size ~10
@@ -43,49 +39,11 @@ def _np(x):
 
 
 # ------------------------------------------------------------ two replicas
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run_two_replicas(out):
-    env = dict(os.environ, KERAS_BACKEND=BACKEND, TF_CPP_MIN_LOG_LEVEL="2")
-    env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
-    env.pop("TF_CONFIG", None)
-    if BACKEND == "torch":
-        port = str(_free_port())
-        envs = [
-            dict(env, RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
-            for r in range(2)
-        ]
-    else:
-        envs = [env]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, SCRIPT, "--out", str(out)],
-            env=e,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,  # own process group: killed as a whole below
-        )
-        for e in envs
-    ]
-    deadline = time.monotonic() + TIMEOUT
-    outputs = []
-    try:
-        for p in procs:
-            outputs.append(p.communicate(timeout=max(1.0, deadline - time.monotonic()))[0])
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the 2-replica check did not finish within {TIMEOUT} s (hang?)")
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-    for p, text in zip(procs, outputs):
-        assert p.returncode == 0, f"worker failed ({p.returncode}):\n{text[-4000:]}"
+    # TF and JAX: one process with 2 simulated devices; torch: 2 gloo ranks.
+    envs = processes.torch_ranks(2) if BACKEND == "torch" else [processes.env()]
+    processes.run_ok([([sys.executable, SCRIPT, "--out", str(out)], env) for env in envs],
+                     TIMEOUT, "the 2-replica check")
     return dict(np.load(out))
 
 

@@ -8,7 +8,10 @@ export TF_CPP_MIN_LOG_LEVEL=2
 status=0
 for backend in tensorflow jax torch; do
   echo "=== KERAS_BACKEND=${backend} ==="
-  KERAS_BACKEND="${backend}" python -m pytest -q "$@" || status=1
+  # Two pytest workers (pytest-xdist): the tests are small and often wait on
+  # one core (compiles, subprocess start-up); measured JAX 746 s -> 586 s here.
+  # GANZOO_TEST_WORKERS=0 runs in one process.
+  KERAS_BACKEND="${backend}" python -m pytest -q -n "${GANZOO_TEST_WORKERS:-2}" "$@" || status=1
 done
 if [ "${status}" -ne 0 ]; then
   echo "FAILED on at least one backend" >&2

@@ -31,10 +31,8 @@ parser.add_argument("--steps", type=int, default=4)
 parser.add_argument("--timeout", type=float, default=120)
 args = parser.parse_args()
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-import ganzoo  # noqa: E402
 from ganzoo import distribute  # noqa: E402
 
 # Before any TensorFlow op: the strategy sets up TF's collectives at start-up.
@@ -42,49 +40,7 @@ dp = distribute.strategy(timeout=args.timeout)
 
 import tensorflow as tf  # noqa: E402
 
-LATENT, DIM, HIDDEN = 3, 4, 16
-
-
-def mlp(inp, out, rng):
-    model = keras.Sequential(
-        [keras.Input((inp,)), keras.layers.Dense(HIDDEN, activation="tanh"), keras.layers.Dense(out)]
-    )
-    for v in model.trainable_variables:
-        v.assign(rng.normal(0, 0.5, v.shape).astype("float32"))
-    return model
-
-
-def build(rank=0):
-    rng = np.random.default_rng(rank)
-    gan = ganzoo.GAN(
-        mlp(LATENT, DIM, rng),
-        mlp(DIM, 1, rng),
-        latent_dim=LATENT,
-        objective="wasserstein",
-        penalties=[ganzoo.penalties.GradientPenalty(10.0)],
-        d_steps=2,
-        ema_decay=0.9,
-        seed=7 + rank,
-    )
-    gan.compile(
-        g_optimizer=keras.optimizers.SGD(0.05, momentum=0.5),
-        d_optimizer=keras.optimizers.SGD(0.05, momentum=0.5),
-    )
-    return gan
-
-
-def state(gan, prefix):
-    out = {}
-    for name, variables in (
-        ("g", gan.generator.trainable_variables),
-        ("d", gan.discriminator.trainable_variables),
-        ("ema", gan.ema_weights),
-    ):
-        for i, v in enumerate(variables):
-            out[f"{prefix}{name}{i}"] = np.array(v.numpy())
-    out[f"{prefix}step"] = np.array(gan.step_counter.numpy())
-    out[f"{prefix}g_iterations"] = np.array(gan.g_optimizer.iterations.numpy())
-    return out
+from tiny_gan import build, data, state  # noqa: E402
 
 
 def train(gan, x, batch, prefix):
@@ -102,8 +58,7 @@ def train(gan, x, batch, prefix):
     return out
 
 
-rng = np.random.default_rng(1)
-data = rng.normal(size=(args.batch * args.steps + 3, DIM)).astype("float32")  # +3: dropped
+data = data(args.batch, args.steps)
 rank = distribute.rank()
 results = {}
 if args.reference and rank == 0:

@@ -37,7 +37,6 @@ args = parser.parse_args()
 
 import keras  # noqa: E402
 
-import ganzoo  # noqa: E402
 from ganzoo import distribute  # noqa: E402
 
 if keras.backend.backend() == "torch":
@@ -51,16 +50,8 @@ elif args.devices > 1:
 
 import numpy as np  # noqa: E402
 
-LATENT, DIM, HIDDEN = 3, 4, 16
-
-
-def mlp(inp, out, rng):
-    model = keras.Sequential(
-        [keras.Input((inp,)), keras.layers.Dense(HIDDEN, activation="tanh"), keras.layers.Dense(out)]
-    )
-    for v in model.trainable_variables:
-        v.assign(rng.normal(0, 0.5, v.shape).astype("float32"))
-    return model
+from tiny_gan import build as build_tiny  # noqa: E402
+from tiny_gan import data, state  # noqa: E402
 
 
 def build(rank=0):
@@ -68,48 +59,11 @@ def build(rank=0):
     # noise seed: the first step must copy rank 0's state to every rank.
     # (Multi-process JAX refuses unequal replicated values when they are
     # created, so there every process builds rank 0's model.)
-    if keras.backend.backend() == "jax":
-        rank = 0
-    rng = np.random.default_rng(rank)
-    gan = ganzoo.GAN(
-        mlp(LATENT, DIM, rng),
-        mlp(DIM, 1, rng),
-        latent_dim=LATENT,
-        objective="wasserstein",
-        penalties=[ganzoo.penalties.GradientPenalty(10.0)],
-        d_steps=2,
-        ema_decay=0.9,
-        seed=7 + rank,
-    )
-    # SGD, not Adam: Adam is invariant to the gradient's scale, so it would
-    # hide a sum-instead-of-mean error across replicas.
-    gan.compile(
-        g_optimizer=keras.optimizers.SGD(0.05, momentum=0.5),
-        d_optimizer=keras.optimizers.SGD(0.05, momentum=0.5),
-    )
-    return gan
-
-
-def data():
-    rng = np.random.default_rng(1)
-    return rng.normal(size=(args.batch * args.steps + 3, DIM)).astype("float32")  # +3: dropped
-
-
-def state(gan):
-    out = {}
-    for i, v in enumerate(gan.generator.trainable_variables):
-        out[f"g{i}"] = np.array(v.numpy())
-    for i, v in enumerate(gan.discriminator.trainable_variables):
-        out[f"d{i}"] = np.array(v.numpy())
-    for i, v in enumerate(gan.ema_weights):
-        out[f"ema{i}"] = np.array(v.numpy())
-    out["step"] = np.array(gan.step_counter.numpy())
-    out["g_iterations"] = np.array(gan.g_optimizer.iterations.numpy())
-    return out
+    return build_tiny(0 if keras.backend.backend() == "jax" else rank)
 
 
 def train(context):
-    x = data()
+    x = data(args.batch, args.steps)
     if context is None:
         gan = build()
         local, batch = x[: args.batch * args.steps], args.batch
