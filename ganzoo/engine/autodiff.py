@@ -21,6 +21,7 @@ Interface:
     cond(pred, fn)                     -> runs the stateful `fn` iff pred
     no_grad()                          -> context that skips graph building
     replica_info()                     -> (replicas, replica id) of a data-parallel step
+    cross_replica_sum()                -> a differentiable SUM over replicas, or None
 
 Data parallelism (see `ganzoo.distribute`): under `tf.distribute` each
 replica's gradient is its share `grad(loss) / replicas` (Keras's optimizer
@@ -315,6 +316,57 @@ def replica_info():
 
             return world, dist.get_rank()
     return 1, 0
+
+
+def cross_replica_sum():
+    """A differentiable SUM over the replicas of the running data-parallel step.
+
+    None with one replica, and under JAX (`DataParallel` traces one step over
+    the global batch, so reductions over the batch are already global).
+    TensorFlow: the replica context's all-reduce; PyTorch: an all-reduce over
+    the process group whose backward all-reduces the gradients, so it can be
+    differentiated to any order (gradient penalties through it).
+    `ganzoo.layers.SyncBatchNormalization` sums its moments with it.
+
+    Example:
+        >>> all_reduce = cross_replica_sum()   # None on one device
+        >>> total = x if all_reduce is None else all_reduce(x)
+    """
+    if _BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        ctx = tf.distribute.get_replica_context()
+        if ctx is None or ctx.num_replicas_in_sync == 1:
+            return None
+        return lambda x: ctx.all_reduce(tf.distribute.ReduceOp.SUM, x)
+    if _BACKEND == "torch" and _torch_world() > 1:
+        return _torch_all_reduce_sum
+    return None
+
+
+_TORCH_ALL_REDUCE = []
+
+
+def _torch_all_reduce_sum(x):
+    # torch.distributed.nn.functional.all_reduce written out with the public
+    # dist.all_reduce: torch 2.13 deprecates that module for a private one.
+    if not _TORCH_ALL_REDUCE:
+        import torch
+        import torch.distributed as dist
+
+        class AllReduceSum(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, tensor):
+                tensor = tensor.clone(memory_format=torch.contiguous_format)
+                dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+                return tensor
+
+            @staticmethod
+            def backward(ctx, grad):
+                return AllReduceSum.apply(grad)  # the gradient of a sum over ranks
+
+        _TORCH_ALL_REDUCE.append(AllReduceSum.apply)
+    return _TORCH_ALL_REDUCE[0](x)
 
 
 def _torch_world():

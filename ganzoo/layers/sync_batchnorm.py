@@ -41,45 +41,7 @@ Example:
 import keras
 from keras import ops
 
-
-_TORCH_ALL_REDUCE = []
-
-
-def _torch_all_reduce_sum(x):
-    """Sum `x` over the torch process group, differentiably (to any order).
-
-    The gradient of an all-reduce sum is the all-reduce sum of the gradients.
-    This is `torch.distributed.nn.functional.all_reduce` written out with the
-    public `dist.all_reduce`: torch 2.13 deprecates that module in favour of
-    the private `torch.distributed._functional_collectives`.
-    """
-    if not _TORCH_ALL_REDUCE:
-        import torch
-        import torch.distributed as dist
-
-        class AllReduceSum(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, tensor):
-                tensor = tensor.clone(memory_format=torch.contiguous_format)
-                dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-                return tensor
-
-            @staticmethod
-            def backward(ctx, grad):
-                return AllReduceSum.apply(grad)
-
-        _TORCH_ALL_REDUCE.append(AllReduceSum.apply)
-    return _TORCH_ALL_REDUCE[0](x)
-
-
-def _tf_all_reduce_sum():
-    """The replica context's differentiable SUM all-reduce, or None with one replica."""
-    import tensorflow as tf
-
-    ctx = tf.distribute.get_replica_context()
-    if ctx is None or ctx.num_replicas_in_sync == 1:
-        return None
-    return lambda x: ctx.all_reduce(tf.distribute.ReduceOp.SUM, x)
+from ganzoo.engine import autodiff
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
@@ -110,18 +72,11 @@ class SyncBatchNormalization(keras.layers.BatchNormalization):
         return config
 
     def _moments(self, inputs, mask):
-        from ganzoo import distribute
-
-        backend = keras.backend.backend()
-        if backend == "torch" and distribute.world_size() > 1:
-            return self._global_moments(inputs, mask, _torch_all_reduce_sum)
-        if backend == "tensorflow" and mask is not None:
-            # Keras's masked path ignores `synchronized`; reduce it ourselves.
-            all_reduce = _tf_all_reduce_sum()
-            if all_reduce is not None:
-                return self._global_moments(inputs, mask, all_reduce)
-        # TensorFlow without a mask: Keras's synchronized moments. JAX: the
-        # batch axis of a DataParallel step is already global. One process: local.
+        all_reduce = autodiff.cross_replica_sum()
+        # TensorFlow without a mask: Keras's own synchronized moments (its masked
+        # path ignores `synchronized`). JAX and one replica: no all-reduce needed.
+        if all_reduce is not None and (keras.backend.backend() != "tensorflow" or mask is not None):
+            return self._global_moments(inputs, mask, all_reduce)
         return super()._moments(inputs, mask)
 
     def _global_moments(self, x, mask, all_reduce):
