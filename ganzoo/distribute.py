@@ -67,6 +67,23 @@ def _backend():
 
 
 # ------------------------------------------------------------ process info
+def _process():
+    """`(processes, this process's index)` of the current backend's job."""
+    backend = _backend()
+    if backend == "torch":
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_world_size(), dist.get_rank()
+        return 1, int(os.environ.get("RANK", "0"))  # torchrun's rank, before the group exists
+    if backend == "jax":
+        import jax
+
+        return jax.process_count(), jax.process_index()
+    parsed = check_tf_config() if backend == "tensorflow" else None
+    return parsed or (1, 0)  # TensorFlow: the workers of TF_CONFIG
+
+
 def world_size():
     """Number of training processes (1 unless launched multi-process).
 
@@ -74,17 +91,7 @@ def world_size():
         >>> world_size()
         1
     """
-    if _backend() == "torch":
-        import torch.distributed as dist
-
-        if dist.is_available() and dist.is_initialized():
-            return dist.get_world_size()
-    if _backend() == "jax":
-        import jax
-
-        return jax.process_count()
-    parsed = check_tf_config() if _backend() == "tensorflow" else None
-    return parsed[0] if parsed else 1  # TensorFlow: the workers of TF_CONFIG
+    return _process()[0]
 
 
 def rank():
@@ -94,18 +101,7 @@ def rank():
         >>> rank()
         0
     """
-    if _backend() == "torch":
-        import torch.distributed as dist
-
-        if dist.is_available() and dist.is_initialized():
-            return dist.get_rank()
-        return int(os.environ.get("RANK", "0"))  # torchrun's, before the group exists
-    if _backend() == "jax":
-        import jax
-
-        return jax.process_index()
-    parsed = check_tf_config() if _backend() == "tensorflow" else None
-    return parsed[1] if parsed else 0
+    return _process()[1]
 
 
 def is_chief():
