@@ -79,7 +79,9 @@ def test_feature_matching_is_squared_distance_of_means():
 
 
 def test_aliases_and_serialization_round_trip():
-    for alias, name in objectives.ALIASES.items():
+    from ganzoo.engine import registry
+
+    for alias, name in registry.aliases("objective").items():
         assert objectives.get(alias).name == name
     obj = objectives.get({"name": "least_squares", "config": {"a": -1.0, "b": 1.0, "c": 0.0}})
     assert objectives.get(objectives.serialize(obj)).get_config() == obj.get_config()

@@ -73,6 +73,7 @@ class Objective(abc.ABC):
         return f"{type(self).__name__}({args})"
 
 
+@registry.register("objective", aliases=('mm',))
 class Minimax(Objective):
     """The original minimax game (Goodfellow et al. 2014).
 
@@ -111,6 +112,7 @@ class Minimax(Objective):
         return {"real_label": self.real_label, "fake_label": self.fake_label}
 
 
+@registry.register("objective", aliases=('nsgan', 'ns'))
 class NonSaturating(Minimax):
     """The non-saturating "-log D trick" (Goodfellow et al. 2014).
 
@@ -126,6 +128,7 @@ class NonSaturating(Minimax):
         return _mean(ops.softplus(-fake))
 
 
+@registry.register("objective", aliases=('ml',))
 class MaximumLikelihood(Minimax):
     """Maximum-likelihood generator cost (Goodfellow 2014, arXiv 1412.6515).
 
@@ -142,6 +145,7 @@ class MaximumLikelihood(Minimax):
         return -0.5 * _mean(ops.exp(fake))
 
 
+@registry.register("objective", aliases=('wgan',))
 class Wasserstein(Objective):
     """Wasserstein GAN critic and generator losses (Arjovsky et al. 2017).
 
@@ -162,6 +166,7 @@ class Wasserstein(Objective):
         return -_mean(fake)
 
 
+@registry.register("objective")
 class Hinge(Objective):
     """Hinge loss (Lim & Ye 2017; SNGAN, SAGAN, BigGAN).
 
@@ -181,6 +186,7 @@ class Hinge(Objective):
         return -_mean(fake)
 
 
+@registry.register("objective", aliases=('lsgan',))
 class LeastSquares(Objective):
     """Least-squares GAN (Mao et al. 2017), with the paper's 1/2 factors.
 
@@ -208,6 +214,7 @@ class LeastSquares(Objective):
         return {"a": self.a, "b": self.b, "c": self.c}
 
 
+@registry.register("objective", aliases=('fm',))
 class FeatureMatching(Objective):
     """Feature matching (Salimans et al. 2016) for the generator.
 
@@ -243,30 +250,6 @@ class FeatureMatching(Objective):
         return {"base": serialize(self.base)}
 
 
-OBJECTIVES = {
-    cls.name: cls
-    for cls in (
-        Minimax,
-        NonSaturating,
-        MaximumLikelihood,
-        Wasserstein,
-        Hinge,
-        LeastSquares,
-        FeatureMatching,
-    )
-}
-# Short names used in the literature and in recipe file names.
-ALIASES = {
-    "mm": "minimax",
-    "nsgan": "non_saturating",
-    "ns": "non_saturating",
-    "ml": "maximum_likelihood",
-    "wgan": "wasserstein",
-    "lsgan": "least_squares",
-    "fm": "feature_matching",
-}
-
-
 def serialize(objective):
     """Return `{"name": ..., "config": {...}}` for an objective.
 
@@ -288,5 +271,5 @@ def get(identifier):
     """
     if isinstance(identifier, Objective):
         return identifier
-    return registry.resolve(identifier, OBJECTIVES, ALIASES, "objective")
+    return registry.resolve(identifier, "objective")
 

@@ -1,26 +1,112 @@
-"""Name -> class lookup shared by objectives and penalties.
+"""One registry for everything a recipe names: builders, model classes,
+objectives, penalties and converters.
+
+`register(kind)` is the one decorator; `lookup(kind, name)` / `resolve(...)`
+read it back. The registry lives at the bottom of the import graph (the
+engine), so every layer above can register into it without import circles.
 
 Example:
-    >>> resolve({"name": "hinge", "config": {}}, OBJECTIVES, ALIASES, "objective")
+    >>> from ganzoo.engine.registry import register, lookup
+    >>> @register("builder")
+    ... def my_generator(latent_dim=8):
+    ...     ...
+    >>> lookup("builder", "my_generator") is my_generator
+    True
 """
 
+import difflib
 
-def resolve(identifier, classes, aliases, kind):
-    """Instantiate `classes[name](**config)` from a name or `{"name", "config"}`.
+KINDS = ("builder", "model_class", "objective", "penalty", "converter")
+_REGISTRY = {kind: {} for kind in KINDS}
+_ALIASES = {kind: {} for kind in KINDS}
 
-    Names are case-insensitive and may be aliases; an unknown name raises a
-    ValueError listing the valid ones.
+
+def _key(kind, name):
+    return name.lower() if kind in ("objective", "penalty") else name
+
+
+def register(kind, name=None, aliases=()):
+    """Decorator: register a function or class under `kind` and `name`.
+
+    Args:
+        kind: one of `KINDS`.
+        name: the name recipes use; default: `obj.name` for objectives and
+            penalties, else `obj.__name__`.
+        aliases: other names that resolve to the same object.
 
     Example:
-        >>> resolve("wgan", {"wasserstein": Wasserstein}, {"wgan": "wasserstein"}, "objective")
+        >>> @register("penalty", aliases=("zero_centred_gp",))
+        ... class R1(Penalty):
+        ...     name = "r1"
+    """
+    if kind not in _REGISTRY:
+        raise ValueError(f"unknown registry kind {kind!r}; valid: {', '.join(KINDS)}")
+
+    def decorate(obj):
+        key = name or (getattr(obj, "name", None) if kind in ("objective", "penalty") else None) or obj.__name__
+        _REGISTRY[kind][_key(kind, key)] = obj
+        for alias in aliases:
+            _ALIASES[kind][_key(kind, alias)] = _key(kind, key)
+        return obj
+
+    return decorate
+
+
+def entries(kind):
+    """The registered `{name: object}` of one kind (a copy).
+
+    Example:
+        >>> sorted(entries("objective"))[:2]
+        ['feature_matching', 'hinge']
+    """
+    return dict(_REGISTRY[kind])
+
+
+def aliases(kind):
+    """`{alias: name}` of one kind (a copy).
+
+    Example:
+        >>> aliases("objective")["wgan"]
+        'wasserstein'
+    """
+    return dict(_ALIASES[kind])
+
+
+def lookup(kind, name, where=None):
+    """The object registered as `name` (or an alias), or a ValueError naming the valid ones.
+
+    Args:
+        where: the recipe key being read, for the error message (e.g.
+            "model.generator.builder").
+
+    Example:
+        >>> lookup("objective", "wgan")
+        <class 'ganzoo.engine.objectives.Wasserstein'>
+    """
+    table = _REGISTRY[kind]
+    key = _key(kind, name) if isinstance(name, str) else name
+    key = _ALIASES[kind].get(key, key)
+    if isinstance(key, str) and key in table:
+        return table[key]
+    valid = sorted(table) + sorted(_ALIASES[kind])
+    close = difflib.get_close_matches(str(name), valid, n=1) if isinstance(name, str) else []
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    prefix = f"{where}: " if where else ""
+    label = kind.replace("_", " ")
+    raise ValueError(f"{prefix}Unknown {label} {name!r}{hint}. Valid names: {', '.join(valid)}.")
+
+
+def resolve(identifier, kind):
+    """Instantiate `lookup(kind, name)(**config)` from a name or `{"name", "config"}`.
+
+    Names of objectives and penalties are case-insensitive.
+
+    Example:
+        >>> resolve({"name": "hinge", "config": {}}, "objective")
+        Hinge()
     """
     config = {}
     if isinstance(identifier, dict):
         config = dict(identifier.get("config", {}))
         identifier = identifier.get("name")
-    if isinstance(identifier, str):
-        key = aliases.get(identifier.lower(), identifier.lower())
-        if key in classes:
-            return classes[key](**config)
-    valid = ", ".join(sorted(classes) + sorted(aliases))
-    raise ValueError(f"Unknown {kind} {identifier!r}. Valid names: {valid}.")
+    return lookup(kind, identifier)(**config)
