@@ -18,10 +18,10 @@ Example:
 
 import keras
 
-from ganzoo.engine.gan import GAN
+from ganzoo.engine.sampling import LatentSamplingMixin
 
 
-class GANSampler(keras.Model):
+class GANSampler(LatentSamplingMixin, keras.Model):
     """A generator plus its EMA shadows, laid out like `ganzoo.GAN` in a weights file.
 
     The variable layout mirrors `GAN` (attribute `generator`, then the GAN's
@@ -33,6 +33,7 @@ class GANSampler(keras.Model):
         generator: a Keras model mapping latents to samples.
         latent_dim: latent size (int) or latent shape (tuple).
         ema: whether the saved GAN kept EMA shadows (`ema_decay` not None).
+        num_classes: class count of a class-conditional generator (0: none).
 
     Example:
         >>> sampler = GANSampler(generator, latent_dim=32, ema=True)
@@ -42,11 +43,12 @@ class GANSampler(keras.Model):
 
     discriminator = None
 
-    def __init__(self, generator, latent_dim, ema=False, name="gan_sampler", **kwargs):
+    def __init__(self, generator, latent_dim, ema=False, num_classes=0, name="gan_sampler", **kwargs):
         super().__init__(name=name, **kwargs)
         self.generator = generator
         self.latent_shape = (int(latent_dim),) if isinstance(latent_dim, int) else tuple(latent_dim)
-        self.sample_shape = self._infer_sample_shape()
+        self.num_classes = int(num_classes)
+        self.sample_shape = self.infer_sample_shape()
         self.step_counter = self.add_weight(shape=(), dtype="int32", initializer="zeros", trainable=False, name="step")
         self.ema_weights = [
             self.add_weight(shape=v.shape, dtype=v.dtype, initializer="zeros", trainable=False, name=f"ema_{i}")
@@ -65,22 +67,12 @@ class GANSampler(keras.Model):
         for i, variable in enumerate(own):
             variable.assign(store[str(i)])
 
-    def call(self, z, training=False):
-        """Map latents to samples with the live (non-EMA) generator."""
-        return self.generator(z, training=training)
+    def call(self, z, y=None, training=False):
+        """Map latents (and labels) to samples with the live (non-EMA) generator."""
+        return self.call_generator(z, y, training=training)
 
     def train_step(self, *args):
         raise TypeError(
             "a GANSampler (ganzoo.load(..., generator_only=True)) cannot be trained: it has no "
             "discriminator; load the full model with ganzoo.load(spec) to fine-tune."
         )
-
-    # The sampling methods are GAN's own, so both give identical samples.
-    latent_dim = GAN.latent_dim
-    _infer_sample_shape = GAN._infer_sample_shape
-    _sampling_scope = GAN._sampling_scope
-    generate = GAN.generate
-    sample_latents_numpy = GAN.sample_latents_numpy
-    _latent = GAN._latent
-    interpolate = GAN.interpolate
-    latent_arithmetic = GAN.latent_arithmetic

@@ -1,20 +1,24 @@
 """`GAN`: the adversarial training engine, one `keras.Model` for every backend.
 
-A GAN is networks + an objective + penalties + a schedule. Each training
-step runs a schedule of *phases*:
+A GAN is networks + an objective + penalties + a schedule of phases
+(`ganzoo.engine.phases.Phase`, after NVIDIA's stylegan2-ada phase list).
+The default schedule (`GAN.phases()`):
 
 1. `d_steps` discriminator phases (Goodfellow et al. 2014, Algorithm 1),
-   each with fresh latents and the step's real batch; penalties with
+   each with fresh fakes and the step's real batch; penalties with
    `every=1` are added to this loss; weight constraints (clipping) follow.
 2. one generator phase.
 3. lazy regularization phases: a penalty with `every=N` runs in its own
    phase on steps divisible by N with weight `weight * N` (Karras 2020).
 4. the generator EMA update (once per step, after every G update).
 
-The phases are written once in `keras.ops`; `ganzoo.engine.autodiff` holds
-the only backend-specific code (how gradients are taken, how the JAX step
-threads state). Subclasses add losses by overriding `discriminator_loss`
-or `generator_loss`, never the loop.
+Batches are dicts (`unpack_batch`): `{"x": samples}` or, for a
+class-conditional model, `{"x", "y"}`; fakes are dicts too (`sample_fakes`):
+`{"x", "z"}` (+ `"y"`). D answers with a dict (`discriminate`): `logits`
+always, `features` / `class_logits` when the network has them. A family
+declares its networks (`network_names`), batch keys, losses and phases;
+it never copies the loop. `ganzoo.engine.autodiff` holds the only
+backend-specific code the step needs.
 
 Example:
     >>> gan = GAN(generator, discriminator, latent_dim=64,
@@ -32,13 +36,12 @@ import math
 import keras
 import numpy as np
 from keras import ops
-from keras.src.backend import compute_output_spec
 
-from ganzoo.engine import autodiff, latents, multiworker_tf
+from ganzoo.engine import autodiff, multiworker_tf, registry
 from ganzoo.engine import objectives as objectives_lib
 from ganzoo.engine import penalties as penalties_lib
-
-_BASE_LOGS = ("d_loss", "g_loss", "d_real", "d_fake")
+from ganzoo.engine.phases import Phase, check_schedule
+from ganzoo.engine.sampling import LatentSamplingMixin, check_labels
 
 
 class PhaseOptimizers(keras.optimizers.Optimizer):
@@ -67,7 +70,7 @@ class PhaseOptimizers(keras.optimizers.Optimizer):
         return own
 
     # Only the wrapper's own variables are stored here: the wrapped
-    # optimizers are saved as the model's `g_optimizer` / `d_optimizer`.
+    # optimizers are saved as the model's `<network>_optimizer` attributes.
     def save_own_variables(self, store):
         for i, variable in enumerate(self._variables):
             store[str(i)] = variable.numpy()
@@ -79,8 +82,8 @@ class PhaseOptimizers(keras.optimizers.Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         raise TypeError(
-            "PhaseOptimizers does not update variables itself; the GAN engine "
-            "calls g_optimizer and d_optimizer."
+            "PhaseOptimizers does not update variables itself; each phase of the GAN "
+            "engine calls its own named optimizer."
         )
 
     def get_config(self):
@@ -129,15 +132,27 @@ def _optimizer(identifier, default):
     return keras.optimizers.get(identifier)
 
 
+def _optimizer_attribute(name):
+    # Stable weight-file paths: the two classic optimizers keep their names.
+    return {"generator": "g_optimizer", "discriminator": "d_optimizer"}.get(name, f"{name}_optimizer")
+
+
+def _is_int_dtype(x):
+    return "int" in keras.backend.standardize_dtype(x.dtype)
+
+
+@registry.register("model_class")
 @keras.saving.register_keras_serializable(package="ganzoo")
-class GAN(keras.Model):
+class GAN(LatentSamplingMixin, keras.Model):
     """A generative adversarial network with a custom `train_step`.
 
     Args:
-        generator: a Keras model mapping latents `(N, *latent_shape)` to samples.
+        generator: a Keras model mapping latents `(N, *latent_shape)` to
+            samples; with `num_classes > 0` it takes `[z, y]`, `y` int class
+            ids of shape (N,).
         discriminator: a Keras model mapping samples to scores (logits),
-            shape `(N,)` or `(N, 1)`; or to `(logits, features)` for
-            feature matching.
+            shape `(N,)` or `(N, 1)`, or to a dict `{"logits", "features",
+            "class_logits"}`. A label-conditioned D has two inputs `[x, y]`.
         latent_dim: size of the latent vector (int) or a latent shape (tuple).
         objective: name, dict or `ganzoo.objectives.Objective`
             (default "non_saturating").
@@ -146,13 +161,18 @@ class GAN(keras.Model):
         d_steps: discriminator updates per generator update.
         ema_decay: decay of the generator's exponential moving average
             (e.g. 0.999); `None` disables it. `generate()` uses the EMA.
-        seed: seed of the training noise (latents, interpolation weights).
+        seed: seed of the training noise (latents, labels, interpolation weights).
+        num_classes: number of classes of a class-conditional model (0: unconditional).
+        label_distribution: how the fakes' labels are drawn in training:
+            "uniform" over the classes, or "data" (the real batch's labels,
+            shuffled: the data's class frequencies).
 
     Example:
         >>> gan = GAN(G, D, latent_dim=128, objective="hinge", ema_decay=0.999)
         >>> gan.compile(g_optimizer="adam", d_optimizer="adam")
         >>> history = gan.fit(images, batch_size=64, epochs=5)
-        >>> history.history["d_loss"]
+        >>> cgan = GAN(cG, cD, latent_dim=64, num_classes=10)
+        >>> cgan.compile(); cgan.fit(images, labels, batch_size=64)
     """
 
     def __init__(
@@ -165,6 +185,8 @@ class GAN(keras.Model):
         d_steps=1,
         ema_decay=None,
         seed=None,
+        num_classes=0,
+        label_distribution="uniform",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -172,6 +194,10 @@ class GAN(keras.Model):
             raise ValueError(f"d_steps must be >= 1, got {d_steps}.")
         if ema_decay is not None and not 0.0 <= float(ema_decay) < 1.0:
             raise ValueError(f"ema_decay must lie in [0, 1) or be None, got {ema_decay}.")
+        if isinstance(num_classes, bool) or int(num_classes) < 0 or int(num_classes) == 1:
+            raise ValueError(f"num_classes must be 0 (unconditional) or >= 2, got {num_classes}.")
+        if label_distribution not in ("uniform", "data"):
+            raise ValueError(f"label_distribution must be 'uniform' or 'data', got {label_distribution!r}.")
         self.generator = generator
         self.discriminator = discriminator
         self.latent_shape = (
@@ -182,39 +208,45 @@ class GAN(keras.Model):
         self.d_steps = int(d_steps)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.seed = seed
+        self.num_classes = int(num_classes)
+        self.label_distribution = label_distribution
         self.seed_generator = keras.random.SeedGenerator(seed, name="train_noise")
 
         names = [p.name for p in self.regularizers if not isinstance(p, penalties_lib.WeightClipping)]
         if len(set(names)) != len(names):
             raise ValueError(f"Each penalty may appear once; got {names}.")
-        self._trackers = {
-            name: keras.metrics.Mean(name=name) for name in (*_BASE_LOGS, *names)
-        }
+        self._trackers = {}
+        self.schedule = ()
         self._build_networks()
 
     # ------------------------------------------------------------------ build
-    @property
-    def latent_dim(self):
-        """Latent size (int) for vector latents, else the latent shape."""
-        return self.latent_shape[0] if len(self.latent_shape) == 1 else self.latent_shape
+    def network_names(self):
+        """Names of the model's networks (attributes); phases and optimizers refer to them.
 
-    def _infer_sample_shape(self):
-        """Shape of one generated sample (without batch), from a symbolic G call.
+        Families with more networks extend it.
 
-        Subclasses whose generator needs more than `z` (e.g. class labels) override this.
+        Example:
+            >>> gan.network_names()
+            ('generator', 'discriminator')
         """
-        z = keras.KerasTensor((1, *self.latent_shape))
-        if not self.generator.built:
-            self.generator.build(z.shape)
-        spec = compute_output_spec(
-            functools.partial(self.generator, training=False), z
-        )
-        return tuple(spec.shape[1:])
+        return ("generator", "discriminator")
+
+    @property
+    def networks(self):
+        """`{name: network}` for `network_names()`."""
+        return {name: getattr(self, name) for name in self.network_names()}
+
+    @property
+    def discriminator_takes_labels(self):
+        """True when D is label-conditioned (a functional model with inputs `[x, y]`)."""
+        inputs = getattr(self.discriminator, "inputs", None) or ()
+        return self.num_classes > 0 and len(inputs) == 2
 
     def _build_networks(self):
-        self.sample_shape = self._infer_sample_shape()
+        self.sample_shape = self.infer_sample_shape()
         if not self.discriminator.built:
-            self.discriminator.build((None, *self.sample_shape))
+            x = (None, *self.sample_shape)
+            self.discriminator.build([x, (None,)] if self.discriminator_takes_labels else x)
         self.step_counter = self.add_weight(
             shape=(), dtype="int32", initializer="zeros", trainable=False, name="step"
         )
@@ -240,70 +272,179 @@ class GAN(keras.Model):
     def metrics(self):
         return list(self._trackers.values())
 
+    # ---------------------------------------------------------------- phases
+    def phases(self):
+        """The training schedule: a list of `ganzoo.engine.phases.Phase`.
+
+        Default: D x `d_steps` (eager penalties in its loss, weight clipping
+        after it), G, one phase per lazy penalty (every N steps, weight x N),
+        then the EMA update. Families return another list; the loop that
+        runs it is the engine's.
+
+        Example:
+            >>> class WithEncoder(GAN):
+            ...     def network_names(self):
+            ...         return (*super().network_names(), "encoder")
+            ...     def phases(self):
+            ...         return [*super().phases(), Phase("encoder", ("encoder",), "encoder",
+            ...                 self.encoder_loss, fakes="none", logs=("e_loss",))]
+        """
+        d_eager = [p.name for p in self._eager_penalties("discriminator")]
+        g_eager = [p.name for p in self._eager_penalties("generator")]
+        clips = [c for c in self.regularizers if isinstance(c, penalties_lib.WeightClipping)]
+        phases = [
+            Phase("discriminator", networks=("discriminator",), optimizer="discriminator",
+                  loss=self.discriminator_loss, repeat=self.d_steps,
+                  after=tuple(self.clip_hook(c) for c in clips),
+                  logs=("d_real", "d_fake", *d_eager), total_log="d_loss"),
+            Phase("generator", networks=("generator",), optimizer="generator",
+                  loss=self.generator_loss, fakes="live", logs=tuple(g_eager), total_log="g_loss"),
+        ]
+        for penalty in self.regularizers:
+            if isinstance(penalty, penalties_lib.Penalty) and penalty.lazy:
+                needs_fake = penalty.network == "discriminator" and penalty.needs_fake
+                phases.append(
+                    Phase(f"{penalty.name}_lazy", networks=(penalty.network,), optimizer=penalty.network,
+                          loss=functools.partial(self.lazy_penalty_loss, penalty), every=penalty.every,
+                          fakes="detached" if needs_fake else "none", logs=(penalty.name,),
+                          network_losses=False)
+                )
+        if self.ema_decay is not None:  # once per step, after every G update (Karras 2020)
+            phases.append(Phase("ema", fakes="none", after=(self.update_ema,)))
+        return phases
+
+    def phase_variables(self, phase):
+        """The trainable variables a phase updates (its networks', deduplicated).
+
+        Example:
+            >>> len(gan.phase_variables(gan.schedule[0]))
+        """
+        seen, out = set(), []
+        for name in phase.networks:
+            for v in getattr(self, name).trainable_variables:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(v)
+        return out
+
     # ---------------------------------------------------------------- compile
     def compile(
         self,
         g_optimizer=None,
         d_optimizer=None,
         *,
+        optimizers=None,
         jit_compile="auto",
         steps_per_execution=1,
         run_eagerly=False,
         **kwargs,
     ):
-        """Configure the two optimizers.
+        """Configure the named optimizers and the phase schedule.
 
         Args:
-            g_optimizer, d_optimizer: optimizer instances, names, or Keras
-                serialized dicts. Default: Adam(2e-4, beta_1=0.5) (DCGAN).
+            optimizers: `{name: optimizer}`, one per optimizer the phases
+                name (by default one per network: "generator",
+                "discriminator", ...). Instances, names, or Keras serialized
+                dicts. Missing ones default to Adam(2e-4, beta_1=0.5) (DCGAN).
+            g_optimizer, d_optimizer: shorthand for `optimizers["generator"]`
+                and `optimizers["discriminator"]`.
             jit_compile: as in `keras.Model.compile` ("auto": XLA where the
                 backend supports it).
 
         Example:
             >>> gan.compile(g_optimizer=keras.optimizers.Adam(2e-4, 0.5),
             ...             d_optimizer=keras.optimizers.Adam(2e-4, 0.5))
+            >>> aae.compile(optimizers={"generator": "adam", "discriminator": "adam", "encoder": "adam"})
         """
         for bad in ("optimizer", "loss", "metrics"):
             if kwargs.pop(bad, None) is not None:
                 raise ValueError(
-                    f"GAN.compile does not take `{bad}`: pass g_optimizer= and d_optimizer=; "
-                    "losses come from the GAN's objective and penalties."
+                    f"GAN.compile does not take `{bad}`: pass optimizers={{name: optimizer}} (or g_optimizer= "
+                    "and d_optimizer=); losses come from the GAN's objective, penalties and phases."
                 )
+        given = dict(optimizers or {})
+        for name, opt in (("generator", g_optimizer), ("discriminator", d_optimizer)):
+            if opt is not None:
+                if name in given:
+                    raise ValueError(f"The {name} optimizer was given twice (shorthand and optimizers=); pass it once.")
+                given[name] = opt
+        self.schedule = check_schedule(self.phases(), self.network_names())
+        needed = list(dict.fromkeys(p.optimizer for p in self.schedule if p.updates))
+        unknown = [name for name in given if name not in needed]
+        if unknown:
+            raise ValueError(
+                f"compile() got an optimizer for {', '.join(map(repr, unknown))}, which no phase of this "
+                f"{type(self).__name__} uses; its optimizers are: {', '.join(needed)}."
+            )
         default = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)  # noqa: E731
-        self.g_optimizer = _optimizer(g_optimizer, default)
-        self.d_optimizer = _optimizer(d_optimizer, default)
-        if self.g_optimizer is self.d_optimizer:
-            raise ValueError("g_optimizer and d_optimizer must be two different optimizer objects.")
+        built = {name: _optimizer(given.get(name), default) for name in needed}
+        if len({id(o) for o in built.values()}) != len(built):
+            raise ValueError("Each phase optimizer must be its own optimizer object; got one object twice.")
+        self._optimizer_names = tuple(needed)
+        for name, opt in built.items():
+            setattr(self, _optimizer_attribute(name), opt)
+        self._trackers = {}
+        for phase in self.schedule:
+            for name in phase.logs:
+                self._trackers.setdefault(name, keras.metrics.Mean(name=name))
         super().compile(
-            optimizer=PhaseOptimizers([self.g_optimizer, self.d_optimizer]),
+            optimizer=PhaseOptimizers(list(built.values())),
             jit_compile=jit_compile,
             steps_per_execution=steps_per_execution,
             run_eagerly=run_eagerly,
             **kwargs,
         )
-        # fit() builds only `self.optimizer`: build each over its own network.
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+        # fit() builds only `self.optimizer`: build each over the variables of its phases.
+        for name, opt in built.items():
+            seen, variables = set(), []
+            for phase in self.schedule:
+                if phase.optimizer == name:
+                    for v in self.phase_variables(phase):
+                        if id(v) not in seen:
+                            seen.add(id(v))
+                            variables.append(v)
+            opt.build(variables)
         self.optimizer.build([])
+
+    @property
+    def optimizers(self):
+        """`{name: optimizer}` in schedule order (after `compile`).
+
+        Example:
+            >>> int(gan.optimizers["discriminator"].iterations)
+        """
+        return {name: getattr(self, _optimizer_attribute(name)) for name in getattr(self, "_optimizer_names", ())}
 
     def get_compile_config(self):
         if not getattr(self, "compiled", False):
             return None
-        return {
-            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
-            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
-        }
+        return {"optimizers": {name: keras.optimizers.serialize(o) for name, o in self.optimizers.items()}}
 
     def compile_from_config(self, config):
-        self.compile(
-            g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
-            d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
-        )
+        if "optimizers" in config:
+            named = config["optimizers"]
+        else:  # files written before named optimizers
+            named = {"generator": config["g_optimizer"], "discriminator": config["d_optimizer"]}
+        self.compile(optimizers={name: keras.optimizers.deserialize(o) for name, o in named.items()})
 
     # ------------------------------------------------------------ primitives
     def sample_latents(self, batch_size):
         """Training latents z ~ N(0, I) from the model's seed generator."""
         return self.random_normal((batch_size, *self.latent_shape))
+
+    def sample_labels(self, batch_size, real=None):
+        """Training labels of the fakes: int32 class ids (N,).
+
+        Uniform over the classes, or with `label_distribution="data"` the
+        real batch's labels in shuffled order.
+
+        Example:
+            >>> y = gan.sample_labels(8)
+        """
+        if self.label_distribution == "data" and real is not None and "y" in real:
+            return keras.random.shuffle(real["y"], axis=0, seed=self.seed_generator)
+        draw = functools.partial(keras.random.randint, minval=0, maxval=self.num_classes, dtype="int32")
+        return self._replica_slice(draw, (batch_size,))
 
     def random_normal(self, shape):
         """Training noise N(0, 1) of `shape` (leading axis: this replica's batch).
@@ -334,16 +475,26 @@ class GAN(keras.Model):
         noise = draw((batch * replicas, *rest), seed=self.seed_generator)
         return ops.take(ops.reshape(noise, (replicas, batch, *rest)), replica_id, axis=0)
 
-    def generate_fakes(self, batch_size):
-        """Fake samples for a training phase: G(z) with fresh latents.
+    @staticmethod
+    def batch_size_of(batch):
+        """Rows in a batch dict (its first entry's leading dimension)."""
+        return ops.shape(next(iter(batch.values())))[0]
 
-        Every phase (D, G, lazy) draws its fakes here; subclasses override it
-        to change the sampling path (StyleGAN2: mapping + style mixing).
+    def sample_fakes(self, real):
+        """Fakes for a training phase, with what made them: `{"x", "z"}` (+ `"y"`).
+
+        Every phase draws its fakes here; families override it to change the
+        sampling path (StyleGAN2: mapping + style mixing; translation: G(source)).
 
         Example:
-            >>> fake = gan.generate_fakes(8)
+            >>> fake = gan.sample_fakes(real)      # fake["x"] = G(fake["z"], fake["y"])
         """
-        return self.generator(self.sample_latents(batch_size), training=True)
+        n = self.batch_size_of(real)
+        z = self.sample_latents(n)
+        if not self.num_classes:
+            return {"x": self.generator(z, training=True), "z": z}
+        y = self.sample_labels(n, real)
+        return {"x": self.generator([z, y], training=True), "z": z, "y": y}
 
     def ema_decay_at(self, batch_size):
         """Decay of the generator EMA for one step of `batch_size` (global) samples.
@@ -356,24 +507,46 @@ class GAN(keras.Model):
         """
         return self.ema_decay
 
-    def discriminator_outputs(self, x, training=True):
-        """D(x) as `(logits, features)`; `features` is None unless D returns them.
+    def discriminate(self, x, y=None, training=True):
+        """D's answer as a dict: `logits` (N,) float32 always; `features`,
+        `class_logits`, ... when the network returns them.
 
-        Logits of shape (N, 1) are flattened to (N,).
+        A label-conditioned D receives `y`; other discriminators ignore it.
+
+        Example:
+            >>> out = gan.discriminate(real["x"], real.get("y"))
+            >>> out["logits"].shape
+            (8,)
         """
-        out = self.discriminator(x, training=training)
-        features = None
-        if isinstance(out, dict):
-            out, features = out["logits"], out.get("features")
-        elif isinstance(out, (list, tuple)):
-            out, features = out[0], out[1]
-        if len(out.shape) == 2 and out.shape[-1] == 1:
-            out = ops.reshape(out, (-1,))
-        return ops.cast(out, "float32"), features
+        if self.discriminator_takes_labels:
+            if y is None:
+                raise ValueError("This discriminator is label-conditioned: discriminate(x, y) needs the labels y.")
+            out = self.discriminator([x, y], training=training)
+        else:
+            out = self.discriminator(x, training=training)
+        if isinstance(out, (list, tuple)):
+            raise ValueError(
+                "The discriminator returned a list/tuple; return the logits, or a dict "
+                "{'logits': ..., 'features': ..., 'class_logits': ...}."
+            )
+        out = dict(out) if isinstance(out, dict) else {"logits": out}
+        if "logits" not in out:
+            raise ValueError(f"The discriminator's output dict needs a 'logits' entry, got keys {sorted(out)}.")
+        logits = out["logits"]
+        if len(logits.shape) == 2 and logits.shape[-1] == 1:
+            logits = ops.reshape(logits, (-1,))
+        out["logits"] = ops.cast(logits, "float32")
+        if "class_logits" in out:
+            out["class_logits"] = ops.cast(out["class_logits"], "float32")
+        return out
 
-    def discriminator_logits(self, x, training=True):
-        """D's scores for `x` (what penalties differentiate)."""
-        return self.discriminator_outputs(x, training=training)[0]
+    def discriminator_logits(self, x, y=None, training=True):
+        """D's scores for `x` (what penalties differentiate, labels held fixed).
+
+        Example:
+            >>> _, g = autodiff.input_grad(gan.discriminator_logits, x)
+        """
+        return self.discriminate(x, y, training=training)["logits"]
 
     def _eager_penalties(self, network):
         return [
@@ -382,132 +555,275 @@ class GAN(keras.Model):
             if isinstance(p, penalties_lib.Penalty) and p.network == network and not p.lazy
         ]
 
+    # ------------------------------------------------------------------ data
+    def batch_keys(self):
+        """The keys a training batch must have: `("x",)`, or `("x", "y")` when conditional.
+
+        Families name their own (paired translation: `("source", "target")`).
+
+        Example:
+            >>> cgan.batch_keys()
+            ('x', 'y')
+        """
+        return ("x", "y") if self.num_classes else ("x",)
+
+    def unpack_batch(self, data):
+        """A Keras batch (`x`, `(x, y)`, `(x, y, w)` or a dict) as a checked dict.
+
+        Nothing is ignored silently: labels given to an unconditional model,
+        sample weights and unknown keys are errors.
+
+        Example:
+            >>> gan.unpack_batch((images, labels))   # {"x": images, "y": labels}
+        """
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:
+            raise ValueError("GAN.fit does not use sample weights; pass (x,) or (x, y) batches.")
+        if isinstance(x, dict):
+            batch = dict(x)
+            if y is not None:
+                if "y" in batch:
+                    raise ValueError("Labels were given twice: as y and as the batch dict's 'y' entry.")
+                batch["y"] = y
+        else:
+            batch = {"x": x} if y is None else {"x": x, "y": y}
+        keys = self.batch_keys()
+        extra = [k for k in batch if k not in keys]
+        missing = [k for k in keys if k not in batch]
+        if "y" in extra and not self.num_classes:
+            raise ValueError(
+                "The data has labels but this GAN is unconditional (num_classes=0): build it with "
+                "num_classes=K to train a class-conditional model, or pass images only."
+            )
+        if "y" in missing:
+            raise ValueError(
+                f"This GAN is class-conditional (num_classes={self.num_classes}) but the data has no labels: "
+                "pass fit(x, y), a dataset of (images, labels), or ganzoo.data.images(..., labels=True)."
+            )
+        if extra or missing:
+            raise ValueError(
+                f"{type(self).__name__} reads batches with keys {list(keys)}; got {sorted(batch)}."
+            )
+        return self.check_batch(batch)
+
+    def check_batch(self, batch):
+        """Check and cast a batch dict: `x` float32 of the generator's shape, `y` int32 (N,).
+
+        Example:
+            >>> batch = gan.check_batch({"x": images})
+        """
+        batch = dict(batch)
+        if "x" in batch:
+            real = batch["x"]
+            shape = tuple(real.shape[1:])
+            if len(shape) != len(self.sample_shape) or any(
+                a is not None and a != b for a, b in zip(shape, self.sample_shape)
+            ):
+                raise ValueError(
+                    f"Data samples have shape {shape} but the generator produces {self.sample_shape}; "
+                    "resize the data to the model's shape (e.g. ganzoo.data.images(path, resolution=...)) "
+                    "or build the networks for your data."
+                )
+            batch["x"] = ops.cast(real, "float32")
+        if "y" in batch:
+            y = batch["y"]
+            if not _is_int_dtype(y):
+                raise ValueError(
+                    f"Labels must be integer class ids in [0, {self.num_classes}), got dtype "
+                    f"{keras.backend.standardize_dtype(y.dtype)}; cast them, e.g. y.astype('int32')."
+                )
+            if len(y.shape) == 2 and y.shape[-1] == 1:
+                y = ops.reshape(y, (-1,))
+            if len(y.shape) != 1:
+                raise ValueError(
+                    f"Labels must be class ids of shape (N,), got shape {tuple(y.shape)}; "
+                    "one-hot labels: pass y.argmax(-1)."
+                )
+            batch["y"] = ops.cast(y, "int32")
+        return batch
+
     # ---------------------------------------------------------------- losses
     def discriminator_loss(self, real, fake):
-        """Total D loss of one phase and the values to log.
+        """The D phase's loss: objective + eager penalties + `discriminator_terms`.
 
-        Override to add terms (an auxiliary classifier, say); the engine
-        takes the gradient with respect to D's trainable variables.
+        Example:
+            >>> loss, logs = gan.discriminator_loss(real, fake)
         """
-        real_logits, _ = self.discriminator_outputs(real)
-        fake_logits, _ = self.discriminator_outputs(fake)
-        loss = self.objective.d_loss(real_logits, fake_logits)
-        logs = {"d_real": ops.mean(real_logits), "d_fake": ops.mean(fake_logits)}
+        real_out = self.discriminate(real["x"], real.get("y"))
+        fake_out = self.discriminate(fake["x"], fake.get("y"))
+        loss = self.objective.d_loss(real_out["logits"], fake_out["logits"])
+        logs = {"d_real": ops.mean(real_out["logits"]), "d_fake": ops.mean(fake_out["logits"])}
         for penalty in self._eager_penalties("discriminator"):
             value = penalty(self, real, fake)
             logs[penalty.name] = value
             loss = loss + penalty.weight * value
-        logs["d_loss"] = loss
+        extra, extra_logs = self.discriminator_terms(real, fake, real_out, fake_out)
+        logs.update(extra_logs)
+        if extra is not None:
+            loss = loss + extra
         return loss, logs
 
-    def generator_loss(self, real, batch_size):
-        """Total G loss of one phase and the values to log."""
-        fake = self.generate_fakes(batch_size)
-        fake_logits, fake_features = self.discriminator_outputs(fake)
+    def discriminator_terms(self, real, fake, real_out, fake_out):
+        """Extra D loss terms from D's outputs (AC-GAN's class loss); default none.
+
+        Returns `(term or None, logs)`; declare new log names in `phases()`.
+
+        Example:
+            >>> def discriminator_terms(self, real, fake, real_out, fake_out):
+            ...     ce = class_loss(real_out["class_logits"], real["y"])
+            ...     return ce, {"d_class": ce}
+        """
+        return None, {}
+
+    def generator_loss(self, real, fake):
+        """The G phase's loss: objective on D(fake) + eager G penalties + `generator_terms`.
+
+        `fake` is live (drawn inside the differentiated function).
+
+        Example:
+            >>> loss, logs = gan.generator_loss(real, gan.sample_fakes(real))
+        """
+        fake_out = self.discriminate(fake["x"], fake.get("y"))
         kwargs = {}
-        if self.objective.needs_features:
-            _, real_features = self.discriminator_outputs(real)
-            kwargs = {"real_features": real_features, "fake_features": fake_features}
-        loss = self.objective.g_loss(fake_logits, **kwargs)
+        if self.objective.needs_features or self.objective.needs_real:
+            real_out = self.discriminate(real["x"], real.get("y"))
+            if self.objective.needs_features:
+                kwargs.update(real_features=real_out.get("features"), fake_features=fake_out.get("features"))
+            if self.objective.needs_real:
+                kwargs["real"] = real_out["logits"]
+        loss = self.objective.g_loss(fake_out["logits"], **kwargs)
         logs = {}
         for penalty in self._eager_penalties("generator"):
             value = penalty(self, real, fake)
             logs[penalty.name] = value
             loss = loss + penalty.weight * value
-        logs["g_loss"] = loss
+        extra, extra_logs = self.generator_terms(real, fake, fake_out)
+        logs.update(extra_logs)
+        if extra is not None:
+            loss = loss + extra
         return loss, logs
 
-    # ---------------------------------------------------------------- phases
-    def _record(self, logs):
-        for name, value in logs.items():
-            if name in self._trackers:
-                self._trackers[name].update_state(value)
+    def generator_terms(self, real, fake, fake_out):
+        """Extra G loss terms (AC-GAN's class loss on fakes, InfoGAN's code loss); default none.
 
-    def _discriminator_phase(self, real, batch_size):
-        with autodiff.no_grad():
-            fake = self.generate_fakes(batch_size)
-        fake = ops.stop_gradient(fake)
-        variables = self.discriminator.trainable_variables
-        _, logs, grads = autodiff.value_and_grad(
-            lambda: self.discriminator_loss(real, fake), variables
-        )
-        self.d_optimizer.apply(grads, variables)
-        for constraint in self.regularizers:
-            if isinstance(constraint, penalties_lib.WeightClipping):
-                autodiff.cond(
-                    ops.equal(self.step_counter.value % constraint.every, 0),
-                    lambda c=constraint: c.apply(variables),
-                )
-        self._record(logs)
+        Example:
+            >>> def generator_terms(self, real, fake, fake_out):
+            ...     ce = class_loss(fake_out["class_logits"], fake["y"])
+            ...     return ce, {"g_class": ce}
+        """
+        return None, {}
 
-    def _generator_phase(self, real, batch_size):
-        variables = self.generator.trainable_variables
-        _, logs, grads = autodiff.value_and_grad(
-            lambda: self.generator_loss(real, batch_size), variables
-        )
-        self.g_optimizer.apply(grads, variables)
-        self._record(logs)
+    def lazy_penalty_loss(self, penalty, real, fake):
+        """A lazy penalty's phase loss: `weight * every * value` (Karras 2020).
 
-    def _lazy_phase(self, penalty, real, batch_size):
-        network = self.discriminator if penalty.network == "discriminator" else self.generator
-        optimizer = self.d_optimizer if penalty.network == "discriminator" else self.g_optimizer
-        fake = None
-        if penalty.network == "discriminator":
-            with autodiff.no_grad():
-                fake = ops.stop_gradient(self.generate_fakes(batch_size))
+        Example:
+            >>> loss, logs = gan.lazy_penalty_loss(r1, real, None)
+        """
+        value = penalty(self, real, fake)
+        return penalty.weight * penalty.every * value, {penalty.name: value}
 
-        def loss_fn():
-            value = penalty(self, real, fake)
-            return penalty.weight * penalty.every * value, {penalty.name: value}
+    def network_losses(self, phase):
+        """`sum(net.losses)` over the networks a phase trains (regularizers, `add_loss`), or None.
 
-        _, logs, grads = autodiff.value_and_grad(loss_fn, network.trainable_variables)
-        optimizer.apply(grads, network.trainable_variables)
-        self._record(logs)
+        Example:
+            >>> gan.network_losses(gan.schedule[1])      # G's kernel regularizers
+        """
+        seen, losses = set(), []
+        for name in phase.networks:
+            for loss in getattr(self, name).losses:
+                if id(loss) not in seen:
+                    seen.add(id(loss))
+                    losses.append(ops.cast(loss, "float32"))
+        return ops.sum(ops.stack(losses)) if losses else None
 
-    def _update_ema(self, batch_size):
+    # ------------------------------------------------------------ hooks
+    def clip_hook(self, constraint):
+        """An `after` hook applying a weight constraint every `constraint.every` D updates.
+
+        Example:
+            >>> Phase("critic", ..., after=(gan.clip_hook(WeightClipping(0.01)),))
+        """
+
+        def hook(real, fake, logs):
+            autodiff.cond(
+                ops.equal(self.step_counter.value % constraint.every, 0),
+                lambda: constraint.apply(self.discriminator.trainable_variables),
+            )
+
+        return hook
+
+    def update_ema(self, real, fake=None, logs=None):
+        """Move the EMA shadows toward the generator's weights (an `after` hook).
+
+        Example:
+            >>> Phase("ema", after=(gan.update_ema,))
+        """
         if self.ema_decay is None:
             return
         # The half-life of an EMA counts images of the global batch (this
         # replica's batch times the replica count under data parallelism).
+        batch_size = self.batch_size_of(real)
         decay = self.ema_decay_at(batch_size * autodiff.replica_info()[0])
         for ema, v in zip(self.ema_weights, self.generator.trainable_variables):
             ema.assign(ema.value + (1.0 - decay) * (ops.cast(v.value, ema.dtype) - ema.value))
 
-    def _real_batch(self, data):
-        real = data[0] if isinstance(data, (list, tuple)) else data
-        if isinstance(real, dict):
-            raise ValueError("GAN.fit expects batches of samples (arrays), not dicts.")
-        shape = tuple(real.shape[1:])
-        if len(shape) != len(self.sample_shape) or any(
-            a is not None and a != b for a, b in zip(shape, self.sample_shape)
-        ):
-            raise ValueError(
-                f"Data samples have shape {shape} but the generator produces {self.sample_shape}; "
-                "resize the data to the model's shape (e.g. ganzoo.data.images(path, resolution=...)) "
-                "or build the networks for your data."
-            )
-        return ops.cast(real, "float32")
+    # ------------------------------------------------------------ the loop
+    def _record(self, phase, logs):
+        for name, value in logs.items():
+            if name not in phase.logs:
+                raise ValueError(
+                    f"Phase {phase.name!r} logged {name!r}, which it does not declare; add it to the "
+                    f"phase's logs (e.g. phase.with_logs({name!r})). Declared: {list(phase.logs)}."
+                )
+            self._trackers[name].update_state(value)
+
+    def _run_phase(self, phase, real):
+        variables = self.phase_variables(phase) if phase.updates else []
+        optimizer = self.optimizers[phase.optimizer] if phase.updates else None
+        for _ in range(phase.repeat):
+            fake = None
+            if phase.fakes == "detached":
+                with autodiff.no_grad():
+                    fake = self.sample_fakes(real)
+                fake = keras.tree.map_structure(ops.stop_gradient, fake)
+            logs = {}
+            if phase.updates:
+
+                def loss_fn(fake=fake):
+                    if phase.fakes == "live":
+                        fake = self.sample_fakes(real)
+                    loss, logs = phase.loss(real, fake)
+                    logs = dict(logs)
+                    extra = self.network_losses(phase) if phase.network_losses else None
+                    if extra is not None:
+                        loss = loss + extra
+                    if phase.total_log is not None:
+                        logs[phase.total_log] = loss
+                    return loss, (logs, fake)
+
+                _, (logs, fake), grads = autodiff.value_and_grad(loss_fn, variables)
+                optimizer.apply(grads, variables)
+            for hook in phase.after:
+                hook(real, fake, logs)
+            self._record(phase, logs)
 
     def _train_step(self, data):
-        real = self._real_batch(data)
-        batch_size = ops.shape(real)[0]
+        if not self.schedule:
+            raise RuntimeError("Call compile() before fit(): it sets up the optimizers and the phase schedule.")
+        real = self.unpack_batch(data)
         step = self.step_counter.value
-        for _ in range(self.d_steps):
-            self._discriminator_phase(real, batch_size)
-        self._generator_phase(real, batch_size)
-        for penalty in self.regularizers:
-            if isinstance(penalty, penalties_lib.Penalty) and penalty.lazy:
-                autodiff.cond(
-                    ops.equal(step % penalty.every, 0),
-                    functools.partial(self._lazy_phase, penalty, real, batch_size),
-                )
-        self._update_ema(batch_size)  # once per step, after every G update (Karras 2020)
+        for phase in self.schedule:
+            run = functools.partial(self._run_phase, phase, real)
+            if phase.every > 1:
+                autodiff.cond(ops.equal(step % phase.every, 0), run)
+            else:
+                run()
         self.step_counter.assign_add(1)
         self.optimizer.iterations.assign_add(1)
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, *args):
-        """One training step: the phase schedule of the module docstring.
+        """One training step: the phase schedule (`phases()`), in order.
 
         Keras calls `train_step(data)` on TensorFlow and PyTorch and
         `train_step(state, data)` on JAX; both run the same phases.
@@ -515,7 +831,27 @@ class GAN(keras.Model):
         return autodiff.train_step(self, self._train_step, *args)
 
     def fit(self, *args, callbacks=None, **kwargs):
-        """`keras.Model.fit`, plus a guard that stops on non-finite losses."""
+        """`keras.Model.fit`, plus a guard that stops on non-finite losses.
+
+        Labels: `fit(x, y)` or a dataset of `(x, y)` for a conditional model;
+        numpy labels are checked (integer ids in range) before training.
+
+        Example:
+            >>> gan.fit(images, epochs=5)
+            >>> cgan.fit(images, labels, batch_size=64, epochs=5)
+        """
+        x = kwargs.get("x", args[0] if args else None)
+        y = kwargs.get("y", args[1] if len(args) > 1 else None)
+        if isinstance(y, np.ndarray) or isinstance(x, np.ndarray) and y is not None:
+            if not self.num_classes:
+                raise ValueError(
+                    "fit() got labels y but this GAN is unconditional (num_classes=0): build it with "
+                    "num_classes=K to train a class-conditional model, or call fit(x) without y."
+                )
+            y_np = np.asarray(y)
+            if y_np.ndim == 2 and y_np.shape[1] == 1:
+                y_np = y_np[:, 0]
+            check_labels(y_np if y_np.ndim == 1 else y_np, None, self.num_classes)
         callbacks = list(callbacks or [])
         if not any(isinstance(c, _NonFiniteGuard) for c in callbacks):
             callbacks.append(_NonFiniteGuard())
@@ -524,101 +860,9 @@ class GAN(keras.Model):
         return super().fit(*args, callbacks=callbacks, **kwargs)
 
     # -------------------------------------------------------------- sampling
-    def call(self, z, training=False):
-        """Map latents to samples with the live (non-EMA) generator."""
-        return self.generator(z, training=training)
-
-    def _sampling_scope(self, use_ema):
-        from ganzoo.distribute import local_value
-
-        values = {id(v): v.value for v in self.generator.variables}
-        if use_ema and self.ema_weights:
-            for v, ema in zip(self.generator.trainable_variables, self.ema_weights):
-                values[id(v)] = ema.value
-        # Multi-process JAX: sample with this process's copy of the weights, no collective.
-        return keras.StatelessScope(
-            state_mapping=[(v, local_value(values[id(v)])) for v in self.generator.variables]
-        )
-
-    def generate(self, n=None, *, seed=None, latents=None, batch_size=256, use_ema=True):
-        """Sample from the generator (its EMA when present).
-
-        Args:
-            n: number of samples (ignored when `latents` is given).
-            seed: seed of the numpy latent draw; the same seed gives the same
-                latents on every backend.
-            latents: explicit latents of shape (N, *latent_shape).
-            batch_size: samples per forward pass.
-            use_ema: use the EMA weights when the model has them.
-
-        Returns:
-            numpy float32 array `(N, *sample_shape)`; images are NHWC in [-1, 1].
-
-        Example:
-            >>> images = gan.generate(16, seed=0)
-        """
-        if latents is None:
-            if n is None or isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-                raise ValueError(f"generate() needs a positive number of samples, got n={n!r}.")
-            latents = self.sample_latents_numpy(n, seed)
-        latents = np.asarray(latents, dtype="float32")
-        if tuple(latents.shape[1:]) != self.latent_shape:
-            raise ValueError(
-                f"latents must have shape (N, {', '.join(map(str, self.latent_shape))}), "
-                f"got {latents.shape}."
-            )
-        if len(latents) == 0:
-            raise ValueError("generate() got zero latents; pass at least one.")
-        outputs = []
-        for start in range(0, len(latents), int(batch_size)):
-            chunk = latents[start : start + int(batch_size)]
-            with autodiff.no_grad(), self._sampling_scope(use_ema):
-                out = self.generator(ops.convert_to_tensor(chunk), training=False)
-            outputs.append(np.asarray(ops.convert_to_numpy(out), dtype="float32"))
-        return np.concatenate(outputs, axis=0)
-
-    def sample_latents_numpy(self, n, seed=None):
-        """`n` latents drawn with numpy from `seed` (backend-independent).
-
-        Example:
-            >>> z = gan.sample_latents_numpy(8, seed=1)
-        """
-        return latents.sample_normal(n, self.latent_shape, seed=seed)
-
-    def _latent(self, ref):
-        if isinstance(ref, (int, np.integer)):
-            return self.sample_latents_numpy(1, seed=int(ref))[0]
-        ref = np.asarray(ref, dtype="float32")
-        if tuple(ref.shape) != self.latent_shape:
-            raise ValueError(f"Expected a seed or a latent of shape {self.latent_shape}, got {ref.shape}.")
-        return ref
-
-    def interpolate(self, a, b, steps=8, method="slerp", **generate_kwargs):
-        """Samples along a path between two latents (or seeds).
-
-        Args:
-            a, b: seeds (int) or latent vectors.
-            steps: number of samples, end points included.
-            method: "lerp" or "slerp" (spherical, White 2016).
-
-        Example:
-            >>> frames = gan.interpolate(0, 1, steps=8, method="slerp")
-        """
-        path = latents.interpolate(self._latent(a), self._latent(b), steps=steps, method=method)
-        return self.generate(latents=path, **generate_kwargs)
-
-    def latent_arithmetic(self, positive, negative=(), **generate_kwargs):
-        """Generate from `sum(mean(p)) - sum(mean(n))` over groups of latents/seeds.
-
-        Each group is a list of seeds or latents, averaged first (the DCGAN
-        paper averages three exemplars per concept).
-
-        Example:
-            >>> img = gan.latent_arithmetic([[1, 2, 3], [7, 8, 9]], [[4, 5, 6]])
-        """
-        group = lambda g: np.stack([self._latent(r) for r in (g if isinstance(g, (list, tuple)) else [g])])  # noqa: E731
-        z = latents.vector_arithmetic([group(g) for g in positive], [group(g) for g in negative])
-        return self.generate(latents=z[None], **generate_kwargs)
+    def call(self, z, y=None, training=False):
+        """Map latents (and labels) to samples with the live (non-EMA) generator."""
+        return self.call_generator(z, y, training=training)
 
     def save_to_preset(self, path, **kwargs):
         """Write a preset folder (see `ganzoo.presets.save_preset`).
@@ -633,7 +877,7 @@ class GAN(keras.Model):
 
     # ----------------------------------------------------------------- config
     def get_config(self):
-        return {
+        config = {
             "name": self.name,
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
@@ -644,6 +888,9 @@ class GAN(keras.Model):
             "ema_decay": self.ema_decay,
             "seed": self.seed,
         }
+        if self.num_classes:  # unconditional configs stay as they were
+            config.update(num_classes=self.num_classes, label_distribution=self.label_distribution)
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -42,7 +42,9 @@ class Objective(abc.ABC):
 
     Subclasses set `name` and implement `d_loss` and `g_loss`. Set
     `needs_features = True` when `g_loss` needs discriminator features
-    (then the engine passes `real_features` and `fake_features`).
+    (then the engine passes `real_features` and `fake_features`), and
+    `needs_real = True` when it needs D's logits on real data
+    (relativistic losses; the engine passes `real=`).
 
     Example:
         >>> class MyObjective(Objective):
@@ -55,6 +57,7 @@ class Objective(abc.ABC):
 
     name = "objective"
     needs_features = False
+    needs_real = False
 
     @abc.abstractmethod
     def d_loss(self, real, fake):

@@ -6,6 +6,10 @@ added to a phase's loss as `weight * penalty`. With `every=N > 1` it is
 N steps with weight `weight * N`, so its average strength is unchanged.
 
 The engine logs each penalty's *unweighted* value under its `name`.
+Penalties receive the batch dicts `(gan, real, fake)` (`{"x", "y"}`; a bare
+tensor is read as `{"x": tensor}`) and differentiate D with respect to the
+images, the labels held fixed (StudioGAN's `cal_grad_penalty(real_images,
+real_labels, ...)` shape).
 
 Example:
     >>> from ganzoo.engine import penalties
@@ -33,6 +37,29 @@ def _per_sample_shape(x):
     return (ops.shape(x)[0],) + (1,) * (len(x.shape) - 1)
 
 
+def as_batch(batch):
+    """A batch dict from a dict, a bare sample tensor (`{"x": tensor}`) or None.
+
+    Example:
+        >>> as_batch(images)["x"] is images
+        True
+    """
+    if batch is None or isinstance(batch, dict):
+        return batch
+    return {"x": batch}
+
+
+def critic_of(gan, labels):
+    """`x -> D(x, labels)` logits: the function penalties differentiate (labels fixed).
+
+    Example:
+        >>> _, g = autodiff.input_grad(critic_of(gan, real.get("y")), real["x"])
+    """
+    if labels is None:
+        return gan.discriminator_logits
+    return lambda x: gan.discriminator_logits(x, labels)
+
+
 class Penalty(abc.ABC):
     """Base class for regularizers of the discriminator or the generator.
 
@@ -41,11 +68,13 @@ class Penalty(abc.ABC):
         every: apply every N steps (lazy regularization, scaled by N).
 
     Subclasses implement `__call__(gan, real, fake)` returning the unweighted
-    scalar, and set `name` and `network` ("discriminator" or "generator").
+    scalar, and set `name`, `network` ("discriminator" or "generator") and
+    `needs_fake` (False lets a lazy phase skip drawing fakes).
     """
 
     name = "penalty"
     network = "discriminator"
+    needs_fake = True
 
     def __init__(self, weight=1.0, every=1):
         weight, every = float(weight), int(every)
@@ -73,6 +102,7 @@ class Penalty(abc.ABC):
         return f"{type(self).__name__}({args})"
 
 
+@registry.register("penalty", aliases=('gradient_penalty', 'wgan_gp', 'wgan-gp'))
 class GradientPenalty(Penalty):
     """WGAN-GP (Gulrajani et al. 2017): E[(||grad D(x_hat)||_2 - target)^2].
 
@@ -96,9 +126,12 @@ class GradientPenalty(Penalty):
         self.target, self.one_sided = float(target), bool(one_sided)
 
     def __call__(self, gan, real, fake):
-        u = gan.random_uniform(_per_sample_shape(real))
-        x_hat = real + u * (ops.cast(fake, real.dtype) - real)
-        _, g = autodiff.input_grad(gan.discriminator_logits, x_hat)
+        real, fake = as_batch(real), as_batch(fake)
+        x, xf = real["x"], fake["x"]
+        u = gan.random_uniform(_per_sample_shape(x))
+        x_hat = x + u * (ops.cast(xf, x.dtype) - x)
+        # Conditional D: interpolates are judged with the real labels.
+        _, g = autodiff.input_grad(critic_of(gan, real.get("y")), x_hat)
         norm = ops.sqrt(_per_sample_sq_norm(g) + _EPS)
         gap = norm - self.target
         if self.one_sided:
@@ -109,6 +142,7 @@ class GradientPenalty(Penalty):
         return {**super().get_config(), "target": self.target, "one_sided": self.one_sided}
 
 
+@registry.register("penalty")
 class DRAGAN(Penalty):
     """DRAGAN (Kodali et al. 2017): a gradient penalty around the real data.
 
@@ -121,17 +155,20 @@ class DRAGAN(Penalty):
     """
 
     name = "dragan"
+    needs_fake = False
 
     def __init__(self, weight=10.0, c=0.5, target=1.0, every=1):
         super().__init__(weight, every)
         self.c, self.target = float(c), float(target)
 
     def __call__(self, gan, real, fake):
-        std = ops.std(ops.cast(real, "float32"))
-        noise = gan.random_uniform(ops.shape(real))
-        u = gan.random_uniform(_per_sample_shape(real))
-        x_hat = real + u * ops.cast(self.c * std * noise, real.dtype)
-        _, g = autodiff.input_grad(gan.discriminator_logits, x_hat)
+        real = as_batch(real)
+        x = real["x"]
+        std = ops.std(ops.cast(x, "float32"))
+        noise = gan.random_uniform(ops.shape(x))
+        u = gan.random_uniform(_per_sample_shape(x))
+        x_hat = x + u * ops.cast(self.c * std * noise, x.dtype)
+        _, g = autodiff.input_grad(critic_of(gan, real.get("y")), x_hat)
         norm = ops.sqrt(_per_sample_sq_norm(g) + _EPS)
         return ops.mean(ops.square(norm - self.target))
 
@@ -139,6 +176,7 @@ class DRAGAN(Penalty):
         return {**super().get_config(), "c": self.c, "target": self.target}
 
 
+@registry.register("penalty")
 class R1(Penalty):
     """R1 (Mescheder et al. 2018): gamma / 2 * E[||grad D(x)||^2] on real data.
 
@@ -150,23 +188,27 @@ class R1(Penalty):
     """
 
     name = "r1"
+    needs_fake = False
 
     def __init__(self, gamma=10.0, every=1):
         super().__init__(0.5 * float(gamma), every)
         self.gamma = float(gamma)
 
-    def _points(self, real, fake):
+    def points(self, real, fake):
+        """The batch whose images the penalty differentiates at (real data for R1)."""
         return real
 
     def __call__(self, gan, real, fake):
-        x = ops.stop_gradient(self._points(real, fake))
-        _, g = autodiff.input_grad(gan.discriminator_logits, x)
+        batch = as_batch(self.points(as_batch(real), as_batch(fake)))
+        x = ops.stop_gradient(batch["x"])
+        _, g = autodiff.input_grad(critic_of(gan, batch.get("y")), x)
         return ops.mean(_per_sample_sq_norm(g))
 
     def get_config(self):
         return {"gamma": self.gamma, "every": self.every}
 
 
+@registry.register("penalty")
 class R2(R1):
     """R2: the R1 penalty on generated data, gamma / 2 * E[||grad D(G(z))||^2].
 
@@ -175,8 +217,10 @@ class R2(R1):
     """
 
     name = "r2"
+    needs_fake = True
 
-    def _points(self, real, fake):
+    def points(self, real, fake):
+        """Generated data (with the labels they were made for)."""
         return fake
 
 
@@ -202,6 +246,7 @@ def path_lengths(synthesis, ws, noise):
     return ops.sqrt(sq + _EPS)
 
 
+@registry.register("penalty", aliases=('path_length',))
 class PathLength(Penalty):
     """Path-length regularization of the generator (Karras et al. 2020, Eq. 4).
 
@@ -212,9 +257,10 @@ class PathLength(Penalty):
     weights and threaded through JAX steps. Lengths use
     `max(N // batch_shrink, 1)` fresh samples.
 
-    The model supplies the styles and synthesis: `gan.sample_styles(n)` and
-    `gan.synthesize(ws)` when it has them (StyleGAN2), else the latents z and
-    `gan.generator(z)` (path length in z).
+    The model supplies the styles and synthesis: `gan.sample_styles(n, labels)`
+    and `gan.synthesize(ws)` when it has them (StyleGAN2), else the latents z
+    and `gan.call_generator(z, labels)` (path length in z). A conditional
+    model's labels are drawn with `gan.sample_labels(n, real)` and held fixed.
 
     Args:
         weight: the penalty weight (2 in NVIDIA's code).
@@ -228,6 +274,7 @@ class PathLength(Penalty):
 
     name = "pl"
     network = "generator"
+    needs_fake = False
 
     def __init__(self, weight=2.0, every=4, decay=0.01, batch_shrink=2):
         super().__init__(weight, every)
@@ -242,15 +289,19 @@ class PathLength(Penalty):
         gan.pl_mean = gan.add_weight(shape=(), initializer="zeros", trainable=False, name="pl_mean")
 
     def __call__(self, gan, real, fake):
-        batch = ops.shape(real)[0]
+        real = as_batch(real)
+        batch = ops.shape(real["x"])[0] if "x" in real else gan.batch_size_of(real)
         if isinstance(batch, int):  # static (JAX, torch, eager TF): shapes must stay Python ints
             n = max(batch // self.batch_shrink, 1)
         else:
             n = ops.maximum(batch // self.batch_shrink, 1)
+        labels = gan.sample_labels(n, None) if getattr(gan, "num_classes", 0) else None
         if hasattr(gan, "sample_styles"):
-            ws, synthesis = gan.sample_styles(n), gan.synthesize
+            ws = gan.sample_styles(n) if labels is None else gan.sample_styles(n, labels)
+            synthesis = gan.synthesize
         else:
-            ws, synthesis = gan.sample_latents(n), lambda z: gan.generator(z, training=True)
+            ws = gan.sample_latents(n)
+            synthesis = lambda z: gan.call_generator(z, labels, training=True)  # noqa: E731
         shape = tuple(gan.sample_shape)
         pixels = float(np.prod(shape[:-1])) if len(shape) >= 3 else 1.0
         noise = gan.random_normal((n, *shape)) / np.sqrt(pixels)
@@ -263,6 +314,7 @@ class PathLength(Penalty):
         return {**super().get_config(), "decay": self.decay, "batch_shrink": self.batch_shrink}
 
 
+@registry.register("penalty", aliases=('weight_clipping',))
 class WeightClipping:
     """WGAN weight clipping (Arjovsky et al. 2017): clip D's weights to [-c, c].
 
@@ -277,6 +329,7 @@ class WeightClipping:
     network = "discriminator"
     weight = 0.0
     lazy = False
+    needs_fake = False
 
     def __init__(self, clip_value=0.01, every=1):
         if float(clip_value) <= 0:
@@ -293,30 +346,6 @@ class WeightClipping:
 
     def __repr__(self):
         return f"WeightClipping(clip_value={self.clip_value}, every={self.every})"
-
-
-PENALTIES = {
-    cls.name: cls for cls in (GradientPenalty, DRAGAN, R1, R2, PathLength, WeightClipping)
-}
-ALIASES = {
-    "gradient_penalty": "gp",
-    "wgan_gp": "gp",
-    "wgan-gp": "gp",
-    "weight_clipping": "clip",
-    "path_length": "pl",
-}
-
-
-def register(cls):
-    """Register a `Penalty` subclass under `cls.name` so recipes can name it.
-
-    Example:
-        >>> @register
-        ... class PathLength(Penalty):
-        ...     name = "path_length"
-    """
-    PENALTIES[cls.name] = cls
-    return cls
 
 
 def serialize(penalty):
@@ -338,4 +367,4 @@ def get(identifier):
     """
     if isinstance(identifier, (Penalty, WeightClipping)):
         return identifier
-    return registry.resolve(identifier, PENALTIES, ALIASES, "penalty")
+    return registry.resolve(identifier, "penalty")

@@ -5,8 +5,12 @@ logistic loss, lazy R1 on D (gamma per dataset, every 16), lazy path-length
 regularization on G (`penalties.PathLength`, weight 2, every 4, decay 0.01),
 style mixing regularization (probability 0.9) in every phase's fakes, and a
 generator EMA whose half-life is given in thousands of images (`ema_kimg`).
-Only the sampling path (`generate_fakes`), the EMA decay and the public
-sampling tools are specialised here; the loop is the engine's.
+Only the sampling path (`sample_fakes`: mapping + style mixing), D's call
+(`discriminate`: one-hot labels for class-conditional models), the EMA
+decay and the public sampling tools are specialised here; the loop and the
+phases are the engine's. Class-conditional models (c_dim > 0) train with
+fake labels drawn like any conditional `GAN`'s, and R1 / path length hold
+the labels fixed.
 
 The lazy-regularization correction of the optimizers (lr * c, beta ** c with
 c = every / (every + 1)) is applied when the optimizers are built from a
@@ -30,8 +34,9 @@ from ganzoo.architectures.stylegan2 import Generator
 from ganzoo.engine import autodiff
 from ganzoo.engine import latents as latents_lib
 from ganzoo.engine import penalties as penalties_lib
+from ganzoo.engine import registry
 from ganzoo.engine.gan import GAN
-from ganzoo.models.gan import register_model_class
+from ganzoo.engine.sampling import check_labels
 
 _NOISE_MODES = ("const", "random", "none")
 
@@ -46,7 +51,7 @@ def default_penalties(r1_gamma=10.0):
     return [penalties_lib.R1(r1_gamma, every=16), penalties_lib.PathLength(2.0, every=4)]
 
 
-@register_model_class
+@registry.register("model_class")
 @keras.saving.register_keras_serializable(package="ganzoo")
 class StyleGAN2(GAN):
     """StyleGAN2 training model and sampler.
@@ -106,6 +111,13 @@ class StyleGAN2(GAN):
             raise ValueError(f"ema_kimg must be > 0 or None, got {ema_kimg}.")
         if not 0.0 <= float(style_mixing_prob) <= 1.0:
             raise ValueError(f"style_mixing_prob must lie in [0, 1], got {style_mixing_prob}.")
+        d_c_dim = getattr(discriminator, "c_dim", generator.c_dim)
+        if d_c_dim != generator.c_dim:
+            raise ValueError(
+                f"The generator has c_dim={generator.c_dim} classes but the discriminator c_dim={d_c_dim}; "
+                "build both with the same number of classes."
+            )
+        kwargs.pop("num_classes", None)  # always the generator's c_dim
         res = getattr(discriminator, "img_resolution", None)
         if res is not None and res != generator.img_resolution:
             raise ValueError(
@@ -120,37 +132,50 @@ class StyleGAN2(GAN):
         # With ema_kimg the decay depends on the batch (`ema_decay_at`); 0.0 only switches the EMA on.
         super().__init__(
             generator, discriminator, latent_dim=latent_dim, objective=objective, penalties=penalties,
-            d_steps=d_steps, ema_decay=0.0 if self.ema_kimg is not None else ema_decay, seed=seed, **kwargs,
+            d_steps=d_steps, ema_decay=0.0 if self.ema_kimg is not None else ema_decay, seed=seed,
+            num_classes=generator.c_dim, **kwargs,
         )
 
-    @property
-    def conditional(self):
-        """True when the generator takes class labels (c_dim > 0)."""
-        return self.generator.c_dim > 0
-
-    def _infer_sample_shape(self):
+    def infer_sample_shape(self):
         G = self.generator
         return (G.img_resolution, G.img_resolution, G.img_channels)
 
+    def _one_hot(self, labels):
+        return None if labels is None or not self.num_classes else ops.one_hot(labels, self.num_classes)
+
+    def discriminate(self, x, y=None, training=True):
+        """D(x, c) as `{"logits": (N,)}`; `c` is the one-hot of `y` for conditional models.
+
+        Example:
+            >>> gan.discriminate(images, labels)["logits"]
+        """
+        if self.num_classes and y is None:
+            raise ValueError("This StyleGAN2 is class-conditional: discriminate(x, y) needs the labels y.")
+        logits = self.discriminator(x, self._one_hot(y), training=training)
+        return {"logits": ops.cast(ops.reshape(logits, (-1,)), "float32")}
+
     # ------------------------------------------------------------- training
-    def sample_styles(self, batch_size):
+    def sample_styles(self, batch_size, labels=None):
         """Training styles ws (N, num_ws, w_dim) with style mixing regularization.
 
         With probability `style_mixing_prob` the layers from a random cutoff
         in [1, num_ws) on take the styles of a second latent (one cutoff per
-        batch, as NVIDIA's `run_G`). The first mapping updates `w_avg`.
+        batch, as NVIDIA's `run_G`; both latents share the labels). The first
+        mapping updates `w_avg`.
 
         Example:
             >>> ws = gan.sample_styles(8)
+            >>> ws = cond_gan.sample_styles(8, gan.sample_labels(8))
         """
         mapping = self.generator.mapping
-        ws = mapping(self.sample_latents(batch_size), None, update_w_avg=True)
+        c = self._one_hot(labels)
+        ws = mapping(self.sample_latents(batch_size), c, update_w_avg=True)
         num_ws = self.generator.num_ws
         if self.style_mixing_prob > 0 and num_ws > 1:
             cutoff = keras.random.randint((), 1, num_ws, seed=self.seed_generator)
             mix = keras.random.uniform((), seed=self.seed_generator) < self.style_mixing_prob
             cutoff = ops.where(mix, cutoff, num_ws)
-            other = mapping(self.sample_latents(batch_size), None, update_w_avg=False)
+            other = mapping(self.sample_latents(batch_size), c, update_w_avg=False)
             keep = ops.arange(num_ws)[None, :, None] < cutoff
             ws = ops.where(keep, ws, other)
         return ws
@@ -163,8 +188,19 @@ class StyleGAN2(GAN):
         """
         return self.generator.synthesis(ws, noise_mode="random")
 
-    def generate_fakes(self, batch_size):
-        return self.synthesize(self.sample_styles(batch_size))
+    def sample_fakes(self, real):
+        """Fakes `{"x", "ws"}` (+ `"y"`): mapping with style mixing, then synthesis.
+
+        Example:
+            >>> fake = gan.sample_fakes(real)
+        """
+        n = self.batch_size_of(real)
+        y = self.sample_labels(n, real) if self.num_classes else None
+        ws = self.sample_styles(n, y)
+        fake = {"x": self.synthesize(ws), "ws": ws}
+        if y is not None:
+            fake["y"] = y
+        return fake
 
     def ema_decay_at(self, batch_size):
         """`0.5 ** (batch / (ema_kimg * 1000))` (with ramp-up), else the fixed decay.
@@ -182,34 +218,16 @@ class StyleGAN2(GAN):
             ema_nimg = ops.minimum(ema_nimg, seen * self.ema_rampup)
         return ops.power(0.5, batch / ops.maximum(ema_nimg, 1e-8))
 
-    def fit(self, *args, **kwargs):
-        """`GAN.fit`; conditional StyleGAN2 training is not supported yet."""
-        if self.conditional:
-            raise NotImplementedError(
-                "Training a class-conditional StyleGAN2 (c_dim > 0) is not supported yet; conditional "
-                "presets (stylegan2-cifar10) are for sampling with generate(labels=...)."
-            )
-        return super().fit(*args, **kwargs)
-
     # ------------------------------------------------------------- sampling
     def _labels(self, labels, n):
-        c_dim = self.generator.c_dim
-        if not c_dim:
-            if labels is not None:
-                raise ValueError("This StyleGAN2 is unconditional (c_dim = 0); do not pass labels.")
-            return None
-        if labels is None:
-            labels = np.arange(n) % c_dim
-        labels = np.asarray(labels)
-        if labels.ndim == 0:
-            labels = np.full((n,), int(labels))
-        if labels.ndim == 1:
-            if labels.shape[0] != n or labels.min() < 0 or labels.max() >= c_dim:
-                raise ValueError(f"labels must be {n} class ids in [0, {c_dim}), got {labels.tolist()}.")
-            labels = np.eye(c_dim, dtype="float32")[labels.astype(int)]
-        if labels.shape != (n, c_dim):
-            raise ValueError(f"labels must have shape ({n},) or ({n}, {c_dim}), got {labels.shape}.")
-        return labels.astype("float32")
+        c_dim = self.num_classes
+        arr = None if labels is None else np.asarray(labels)
+        if c_dim and arr is not None and arr.ndim == 2:  # one-hot rows, NVIDIA's c
+            if arr.shape != (n, c_dim):
+                raise ValueError(f"one-hot labels must have shape ({n}, {c_dim}), got {arr.shape}.")
+            return arr.astype("float32")
+        ids = check_labels(labels, n, c_dim)
+        return None if ids is None else np.eye(c_dim, dtype="float32")[ids]
 
     @staticmethod
     def _check_sampling_args(truncation, noise_mode):
@@ -223,7 +241,7 @@ class StyleGAN2(GAN):
             )
 
     def _run(self, fn, use_ema):
-        scope = self._sampling_scope(use_ema)
+        scope = self.sampling_scope(use_ema)
         with autodiff.no_grad(), scope:
             out = fn()
         out = np.asarray(ops.convert_to_numpy(out), dtype="float32")
@@ -287,8 +305,8 @@ class StyleGAN2(GAN):
             n, seed: number of images and the numpy seed of their latents
                 (same latents on every backend).
             latents: explicit z of shape (N, z_dim) instead of n / seed.
-            labels: class ids (N,) or one-hot (N, c_dim) for conditional
-                models; default: classes 0, 1, 2, ... in turn.
+            labels: conditional models: one class id, class ids (N,) or
+                one-hot rows (N, c_dim); required (an error names the range).
             truncation: psi, `w_avg + psi (w - w_avg)`; 1 disables it, 0 gives
                 the mean image. Values outside [0, 1] warn.
             truncation_cutoff: truncate only the first `cutoff` style layers.
@@ -305,7 +323,7 @@ class StyleGAN2(GAN):
 
     def _latent_batch(self, refs):
         refs = refs if isinstance(refs, (list, tuple)) else [refs]
-        return np.stack([self._latent(r) for r in refs])
+        return np.stack([self.latent_of(r) for r in refs])
 
     def style_mix(self, a, b, cutoff, *, labels=None, truncation=1.0, truncation_cutoff=None, noise_mode="const",
                   use_ema=True):
@@ -343,7 +361,7 @@ class StyleGAN2(GAN):
         if space not in ("w", "z"):
             raise ValueError(f"space must be 'w' or 'z', got {space!r}.")
         self._check_sampling_args(truncation, noise_mode)
-        za, zb = self._latent(a)[None], self._latent(b)[None]
+        za, zb = self.latent_of(a)[None], self.latent_of(b)[None]
         if labels is not None and np.ndim(labels) != 0:
             raise ValueError(f"interpolate takes one class id as labels, got {labels!r}.")
         if space == "z":
