@@ -1,0 +1,1 @@
+"""Toy model families that exercise the engine contract in tests."""
