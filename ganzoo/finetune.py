@@ -91,7 +91,9 @@ def prepare_finetune(gan, *, freeze_d_layers=0, g_optimizer=None, d_optimizer=No
             half or so of D.
         g_optimizer, d_optimizer: optimizers for the fine-tuning run; default:
             the recipe's optimizers when `recipe` is given, else Adam(2e-4, 0.5).
-        recipe: a recipe dict (or registry name) whose `optimizers` to use.
+        recipe: a recipe dict (or registry name) whose `optimizers` to use
+            (every network it names gets its optimizer; `g_optimizer` and
+            `d_optimizer` replace the generator's and discriminator's).
         **compile_kwargs: passed to `GAN.compile` (e.g. `jit_compile=False`).
 
     Returns:
@@ -102,13 +104,15 @@ def prepare_finetune(gan, *, freeze_d_layers=0, g_optimizer=None, d_optimizer=No
         >>> gan.fit(new_images, batch_size=64, epochs=3)
     """
     freeze_discriminator_layers(gan, freeze_d_layers)
-    if recipe is not None and (g_optimizer is None or d_optimizer is None):
-        from ganzoo import recipes
-        from ganzoo.models import build_optimizers
+    if recipe is None or (g_optimizer is not None and d_optimizer is not None):
+        gan.compile(g_optimizer=g_optimizer, d_optimizer=d_optimizer, **compile_kwargs)
+        return gan
+    from ganzoo import recipes
+    from ganzoo.factory import build_optimizers
 
-        recipe = recipe if isinstance(recipe, dict) else recipes.get(recipe)
-        built = build_optimizers(recipe["optimizers"])
-        g_optimizer = g_optimizer if g_optimizer is not None else built["g_optimizer"]
-        d_optimizer = d_optimizer if d_optimizer is not None else built["d_optimizer"]
-    gan.compile(g_optimizer=g_optimizer, d_optimizer=d_optimizer, **compile_kwargs)
+    recipe = recipe if isinstance(recipe, dict) else recipes.get(recipe)
+    built = build_optimizers(recipe["optimizers"], gan)
+    given = {"generator": g_optimizer, "discriminator": d_optimizer}
+    built["optimizers"].update({name: opt for name, opt in given.items() if opt is not None})
+    gan.compile(**built, **compile_kwargs)
     return gan

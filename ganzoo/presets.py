@@ -12,7 +12,9 @@ A preset folder (KerasHub-like) holds:
     README.md          the Hub model card
     samples.png        a sample grid (images) or a scatter (2-D toy data)
 
-Weights saved on one backend load on every backend.
+Weights saved on one backend load on every backend. Writing a folder
+(`save_preset`, the same as `GAN.save_to_preset`) lives with the engine in
+`ganzoo.engine.preset_io` and is re-exported here; reading one back lives here.
 
 Registry names load through their recipe's weight sources (`ganzoo.sources`);
 `generator_only=True` gives a `ganzoo.sampler.GANSampler`.
@@ -24,27 +26,28 @@ Example:
     >>> sampler = ganzoo.load("dcgan-digits", generator_only=True)
 """
 
-import datetime
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import keras
 
 from ganzoo import recipes
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.weights.h5"
-# Sharded weights (Keras's own format): an index plus model_00000.weights.h5, ...
-SHARDED_INDEX = "model.weights.json"
-METADATA_FILE = "metadata.json"
+# The folder layout and the writer live with the engine, so `GAN.save_to_preset` writes presets
+# without importing this module; reading presets back, which needs the model families, lives here.
+from ganzoo.engine.preset_io import (  # noqa: F401  (re-exported: ganzoo.presets.save_preset, file names)
+    CONFIG_FILE,
+    DEFAULT_MAX_SHARD_SIZE,
+    METADATA_FILE,
+    SHARDED_INDEX,
+    WEIGHTS_FILE,
+    save_preset,
+    weight_files,
+)
+from ganzoo.sources import EMBEDDED_DIR  # noqa: F401  (folders shipped as package data)
+
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE)
-# Largest single weights file before the weights are split into shards, in GiB
-# (Keras's unit for `max_shard_size`).
-DEFAULT_MAX_SHARD_SIZE = 2.0
-from ganzoo.sources import EMBEDDED_DIR  # noqa: E402  (folders shipped as package data)
 
 
 def list_models():
@@ -61,181 +64,6 @@ def _sha256(path):
     from ganzoo.hub import sha256_file
 
     return sha256_file(path)
-
-
-def _weights_nbytes(gan):
-    """Bytes of every variable `save_weights` writes (networks, EMA, optimizer slots)."""
-    seen, total = set(), 0
-    variables = list(gan.weights)
-    for attr in ("optimizer", "g_optimizer", "d_optimizer"):
-        optimizer = getattr(gan, attr, None)
-        if optimizer is not None:
-            variables += list(optimizer.variables)
-    for v in variables:
-        if id(v) in seen:
-            continue
-        seen.add(id(v))
-        size = 1
-        for dim in v.shape:
-            size *= int(dim)
-        total += size * _itemsize(v.dtype)
-    return total
-
-
-def _itemsize(dtype):
-    import numpy as np
-
-    name = keras.backend.standardize_dtype(dtype)
-    return 2 if name == "bfloat16" else np.dtype(name).itemsize
-
-
-def weight_files(folder):
-    """The weight files of a preset folder, in load order: `[model.weights.h5]`, or the
-    sharded index `model.weights.json` followed by the shards it lists.
-
-    Raises FileNotFoundError naming every missing file.
-
-    Example:
-        >>> weight_files("out/ring8")
-        ['model.weights.h5']
-    """
-    folder = Path(folder)
-    if (folder / SHARDED_INDEX).is_file():
-        try:
-            index = json.loads((folder / SHARDED_INDEX).read_text())
-            shards = set()
-            for value in index["weight_map"].values():  # a shard name, or a list when a group spans shards
-                shards.update([value] if isinstance(value, str) else value)
-            shards = sorted(shards)
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
-            raise ValueError(
-                f"{folder / SHARDED_INDEX} is not a Keras sharded-weights index ({e}); save the preset again."
-            ) from None
-        shards = [s for s in shards if isinstance(s, str)]
-        missing = [name for name in shards if not (folder / name).is_file()]
-        if missing:
-            raise FileNotFoundError(
-                f"Preset folder {folder} is missing weight shards {', '.join(missing)} listed in {SHARDED_INDEX}; "
-                "copy or download the whole folder."
-            )
-        return [SHARDED_INDEX, *shards]
-    if (folder / WEIGHTS_FILE).is_file():
-        return [WEIGHTS_FILE]
-    return []
-
-
-def save_preset(
-    gan,
-    path,
-    *,
-    recipe=None,
-    metrics=None,
-    license=None,
-    source=None,
-    samples=True,
-    overwrite=True,
-    max_shard_size=DEFAULT_MAX_SHARD_SIZE,
-):
-    """Write `gan` as a preset folder, atomically.
-
-    Args:
-        gan: a `ganzoo.GAN`.
-        path: the folder to create (replaced when `overwrite`).
-        recipe: the recipe dict it was trained from (recorded in metadata).
-        metrics: dict of results; entries may be `{"value", "protocol"}`.
-        license, source: recorded in metadata and the model card.
-        samples: write `samples.png`.
-        max_shard_size: largest weights file in GiB (Keras's unit). When the
-            weights are bigger they are written as Keras sharded weights:
-            `model.weights.json` (the index) plus `model_00000.weights.h5`, ...
-            `None` never shards.
-
-    Example:
-        >>> save_preset(gan, "presets/ring8", recipe=recipe, metrics={"modes": 8})
-        >>> save_preset(big_gan, "presets/big", max_shard_size=1.0)   # 1 GiB shards
-    """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
-    if max_shard_size is not None and not (isinstance(max_shard_size, (int, float)) and max_shard_size > 0):
-        raise ValueError(f"max_shard_size must be a positive size in GiB or None, got {max_shard_size!r}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        config = keras.saving.serialize_keras_object(gan)
-        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2))
-        if max_shard_size is not None and _weights_nbytes(gan) > max_shard_size * 1024**3:
-            gan.save_weights(tmp / SHARDED_INDEX, max_shard_size=max_shard_size)
-        else:
-            gan.save_weights(tmp / WEIGHTS_FILE)
-        if samples:
-            _write_samples(gan, recipe, tmp / "samples.png")
-        metadata = _metadata(gan, tmp, recipe, metrics, license, source)
-        (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2, default=str))
-        from ganzoo.hub import write_model_card
-
-        write_model_card(tmp, metadata)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it owner-only; a preset is meant to be shared
-        for child in tmp.iterdir():
-            os.chmod(child, 0o644)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return str(path)
-
-
-def _write_samples(gan, recipe, out):
-    if recipe is not None:
-        from ganzoo.training import save_samples
-
-        save_samples(gan, recipe, out)
-    elif gan.sample_shape == (2,):
-        from ganzoo.utils.plot import scatter_png
-
-        scatter_png(gan.generate(2500, seed=0), None, out)
-    elif len(gan.sample_shape) == 3:
-        from ganzoo.utils.images import make_grid, save_png, to_uint8
-
-        save_png(out, make_grid(to_uint8(gan.generate(64, seed=0))))
-
-
-# Plain numbers in `metrics` recorded as results (with the recipe's eval protocol).
-_METRIC_KEYS = ("modes", "high_quality", "reverse_kl", "fid", "is", "kid", "confident", "classes", "class_kl",
-                "frechet_pca")
-
-
-def _metadata(gan, folder, recipe, metrics, license, source):
-    import ganzoo
-
-    recipe = recipe or {}
-    protocol = (recipe.get("eval") or {}).get("protocol")
-    metric_rows = {}
-    for key, value in (metrics or {}).items():
-        if isinstance(value, dict) and "value" in value:
-            metric_rows[key] = value
-        elif isinstance(value, (int, float)) and key in _METRIC_KEYS:
-            metric_rows[key] = {"value": value, "protocol": protocol or "see recipe"}
-    data = recipe.get("data") or {}
-    return {
-        "name": recipe.get("name") or gan.name,
-        "family": recipe.get("family", "gan"),
-        "description": recipe.get("description"),
-        "ganzoo_version": ganzoo.__version__,
-        "keras_version": keras.__version__,
-        "backend": keras.backend.backend(),
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "license": license or recipe.get("license", "apache-2.0"),
-        "source": source or "trained with ganzoo",
-        "datasets": [str(data.get("source"))] if data.get("source") else [],
-        "recipe": recipe or None,
-        "metrics": metric_rows,
-        "sample_shape": list(gan.sample_shape),
-        "latent_shape": list(gan.latent_shape),
-        "files": {name: _sha256(folder / name) for name in (CONFIG_FILE, *weight_files(folder))},
-    }
 
 
 def check_preset_folder(path):
@@ -301,11 +129,16 @@ def _model_class(config, config_path):
     return cls
 
 
+# The methods a `GANSampler` shares with `GAN`; a class overriding one samples its own way. Both
+# spellings of the EMA scope are listed (the engine renamed it); a name neither class has is skipped.
+_SAMPLING_METHODS = ("generate", "sampling_scope", "_sampling_scope", "sample_latents_numpy")
+
+
 def _uses_gan_sampling(cls):
     from ganzoo.engine.gan import GAN
 
     return isinstance(cls, type) and issubclass(cls, GAN) and all(
-        getattr(cls, name) is getattr(GAN, name) for name in ("generate", "_sampling_scope", "sample_latents_numpy")
+        getattr(cls, name, None) is getattr(GAN, name, None) for name in _SAMPLING_METHODS
     )
 
 
@@ -316,7 +149,8 @@ def _load_sampler(path, config, weights_path):
 
     inner = config["config"]
     generator = keras.saving.deserialize_keras_object(copy.deepcopy(inner["generator"]))
-    sampler = GANSampler(generator, inner["latent_dim"], ema=inner.get("ema_decay") is not None)
+    conditional = {"num_classes": inner["num_classes"]} if inner.get("num_classes") else {}
+    sampler = GANSampler(generator, inner["latent_dim"], ema=inner.get("ema_decay") is not None, **conditional)
     sampler.load_weights(weights_path)
     return sampler
 

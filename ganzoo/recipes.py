@@ -36,13 +36,19 @@ SCHEMA = {
         "d_steps": None,
         "ema_decay": None,
         "seed": None,
+        "num_classes": None,
+        "label_distribution": None,
         "extra": None,
     },
-    "optimizers": {"generator": None, "discriminator": None},
+    # One optimizer per network name (generator, discriminator, encoder, ...): ganzoo.factory checks
+    # the names against the model's networks.
+    "optimizers": None,
     "data": {
         "source": None,
         "resolution": None,
         "channels": None,
+        "labels": None,
+        "classes": None,
         "num_modes": None,
         "radius": None,
         "std": None,

@@ -10,7 +10,7 @@ A recipe's `weights` section names where its pretrained weights come from:
         - hub: upstream/stylegan2
           filename: stylegan2-ffhq-config-f.pkl
           sha256: <hex of that file>                  # pins the file; null where unknown
-          converter: stylegan2                        # a name in ganzoo.convert.CONVERTERS
+          converter: stylegan2                        # a registered converter (ganzoo.convert)
           license: nvidia-source-code-license-nc
           license_url: https://nvlabs.github.io/stylegan2/license.html
         - url: https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/ffhq.pkl

@@ -21,55 +21,97 @@ import keras
 import numpy as np
 
 from ganzoo import recipes
-from ganzoo.models import build_gan, build_optimizers
-
-TOY_SOURCES = ("toy:ring", "toy:grid")
-
-
-def _toy_spec(data_cfg):
-    from ganzoo.data.toy import toy_spec
-
-    kind = data_cfg["source"].split(":", 1)[1]
-    keys = ("num_modes", "radius", "std") if kind == "ring" else ("size", "spacing", "std")
-    return toy_spec(kind, **{k: data_cfg[k] for k in keys if k in data_cfg})
+from ganzoo.factory import build_gan, build_optimizers
+from ganzoo.utils.plot import TOY_SOURCES, write_samples
+from ganzoo.utils.plot import toy_spec_of as _toy_spec
 
 
 def make_dataset(recipe, epochs, seed, data=None):
     """Training data for a recipe as `(x, fit_kwargs)`.
 
     Toy recipes draw `epochs * steps_per_epoch * batch_size` fresh samples;
-    image recipes read `data` (a folder, array, or `tfds:name`) or the
-    recipe's own source.
+    image recipes read `data` (a folder, `.npy`/`.npz` file, array, `(x, y)`
+    pair, `tfds:NAME` or `builtin:NAME`) or the recipe's own source.
+
+    With `data.labels: true` (conditional recipes) `x` is a `tf.data.Dataset`
+    of `(samples, labels)` batches, labels int32 class ids, and
+    `x.class_names` lists the classes found (`len(x.class_names)` is the
+    number of classes, to check against the model's `num_classes`; toy modes
+    are named "0".."K-1"). Labels come from class sub-folders, the `y` array
+    of an `.npz`, a TFDS class label, the digit of `builtin:digits`, or the
+    mode of a toy sample. `data.classes` (a list of names) picks and orders a
+    folder's class sub-folders. Without `labels` the data carries none, and
+    `x.class_names` is None for a dataset.
+
+    Example:
+        >>> x, fit_kwargs = make_dataset(recipes.get("dcgan-digits"), epochs=1, seed=0)
+        >>> x, _ = make_dataset({**recipe, "data": {**recipe["data"], "labels": True}}, 1, 0)
+        >>> len(x.class_names)
+        10
     """
     data_cfg, train_cfg = recipe["data"], recipe["training"]
     batch_size = int(train_cfg.get("batch_size", 64))
+    labels = _recipe_labels(recipe)
     source = data if data is not None else data_cfg.get("source")
     if source in TOY_SOURCES:
         steps = int(train_cfg.get("steps_per_epoch", 500))
         # Fresh samples every step; the iterator carries over between epochs.
-        x = _toy_spec(data_cfg).sample(epochs * steps * batch_size, seed=seed)
-        return x, {"batch_size": batch_size, "shuffle": False, "steps_per_epoch": steps}
+        spec = _toy_spec(data_cfg)
+        sample = spec.sample(epochs * steps * batch_size, seed=seed, labels=labels)
+        if not labels:
+            return sample, {"batch_size": batch_size, "shuffle": False, "steps_per_epoch": steps}
+        import tensorflow as tf
+
+        # (points, modes) batches; exactly epochs * steps of them, read by one iterator.
+        ds = tf.data.Dataset.from_tensor_slices(sample).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        ds.class_names = [str(k) for k in range(len(spec.centers))]
+        return ds, {"steps_per_epoch": steps}
     if source is None:
-        raise ValueError(f"{recipe['name']}: no data; pass --data PATH (an image folder, .npy file or tfds:NAME).")
+        raise ValueError(
+            f"{recipe['name']}: no data; pass --data PATH (an image folder, .npy/.npz file or tfds:NAME)."
+        )
     from ganzoo.data import images
 
-    if isinstance(source, str) and source.endswith(".npy"):
+    if isinstance(source, (str, os.PathLike)) and os.fspath(source).endswith(".npy"):
+        if labels:
+            raise ValueError(
+                f"{recipe['name']} is conditional (data.labels) but {os.fspath(source)} is a .npy file of images "
+                "only: save images and labels with np.savez(path, x=images, y=labels) and pass the .npz"
+            )
         source = np.load(source, allow_pickle=False)
-    if isinstance(source, str) and source.startswith("builtin:"):
-        from ganzoo.data import builtin
-
-        source = builtin.load(source.split(":", 1)[1], resolution=int(data_cfg["resolution"]))
+    elif isinstance(source, (str, os.PathLike)) and os.fspath(source).endswith(".npz"):
+        with np.load(source, allow_pickle=False) as archive:
+            if "x" not in archive or (labels and "y" not in archive):
+                raise ValueError(
+                    f"{os.fspath(source)} holds {sorted(archive)}; a training .npz needs 'x' (images)"
+                    f"{' and y (class ids)' if labels else ''}: np.savez(path, x=images, y=labels)"
+                )
+            source = (archive["x"], archive["y"]) if labels else archive["x"]
     ds = images(
         source,
         resolution=int(data_cfg["resolution"]),
         batch_size=batch_size,
         channels=data_cfg.get("channels"),
         seed=seed,
+        labels=labels,
+        class_names=data_cfg.get("classes"),
     )
     if "steps_per_epoch" in train_cfg:
+        class_names = ds.class_names  # an attribute: re-attached to the repeated dataset
         ds = ds.repeat()
+        ds.class_names = class_names
         return ds, {"steps_per_epoch": int(train_cfg["steps_per_epoch"])}
     return ds, {}
+
+
+def _recipe_labels(recipe):
+    """`data.labels` as a bool (absent: False); used by `make_dataset`."""
+    value = recipe["data"].get("labels")
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ValueError(f"{recipe['name']}: data.labels must be true or false, got {value!r}.")
+    return value
 
 
 def evaluate(gan, recipe, seed=0):
@@ -96,19 +138,6 @@ def evaluate(gan, recipe, seed=0):
     return {}
 
 
-def save_samples(gan, recipe, path, seed=0):
-    """`samples.png`: a scatter over the true modes (toy) or an image grid."""
-    from ganzoo.utils import plot
-
-    if recipe["data"].get("source") in TOY_SOURCES:
-        spec = _toy_spec(recipe["data"])
-        plot.scatter_png(gan.generate(2500, seed=seed), spec.centers, path, std=spec.std)
-    else:
-        from ganzoo.utils.images import make_grid, save_png, to_uint8
-
-        save_png(path, make_grid(to_uint8(gan.generate(64, seed=seed))))
-
-
 def build(recipe, seed=None):
     """An untrained, compiled GAN for a recipe (name, path or dict).
 
@@ -120,7 +149,7 @@ def build(recipe, seed=None):
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     gan = build_gan(recipe["model"])
-    gan.compile(**build_optimizers(recipe["optimizers"]))
+    gan.compile(**build_optimizers(recipe["optimizers"], gan))
     return gan
 
 
@@ -289,7 +318,7 @@ def _write_outputs(gan, recipe, metrics, out_dir, overwrite):
     try:
         with open(tmp / "metrics.json", "w") as f:
             json.dump(metrics, f, indent=2)
-        save_samples(gan, recipe, tmp / "samples.png")
+        write_samples(gan, tmp / "samples.png", recipe=recipe)
         gan.save_to_preset(tmp / "preset", recipe=recipe, metrics=metrics)
         if out_dir.exists() and overwrite:
             shutil.rmtree(out_dir)

@@ -94,7 +94,7 @@ def test_download_errors_are_clear_and_leave_nothing_behind(server, monkeypatch)
 
 def test_url_source_downloads_converts_once_and_loads_offline(server, monkeypatch):
     from ganzoo import recipes
-    from ganzoo.convert import CONVERTERS, register_converter
+    from ganzoo.convert import register_converter
     from ganzoo.training import build
 
     base, files, log = server
@@ -119,19 +119,16 @@ def test_url_source_downloads_converts_once_and_loads_offline(server, monkeypatc
             ema.assign(v.value)
         return gan.save_to_preset(out_dir, recipe=recipe, samples=False)
 
-    register_converter("tiny-url", convert)
-    try:
-        recipe["weights"] = {"sources": [{"url": f"{base}/pretrained/tiny.npy", "converter": "tiny-url", "sha256": None}]}
-        expected = upstream.generate(4, seed=0, use_ema=False)
-        np.testing.assert_allclose(sources.load_from_sources(recipe).generate(4, seed=0), expected, atol=1e-6)
-        assert sources.cache_status(recipe) == "yes" and len(calls) == 1
-        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-        before = len(log)
-        again = sources.load_from_sources(recipe, generator_only=True)
-        np.testing.assert_allclose(again.generate(4, seed=0), expected, atol=1e-6)
-        assert len(calls) == 1 and len(log) == before  # no download, no conversion
-    finally:
-        CONVERTERS.pop("tiny-url", None)
+    register_converter("tiny-url", convert)  # a test-only name; the registry keeps it
+    recipe["weights"] = {"sources": [{"url": f"{base}/pretrained/tiny.npy", "converter": "tiny-url", "sha256": None}]}
+    expected = upstream.generate(4, seed=0, use_ema=False)
+    np.testing.assert_allclose(sources.load_from_sources(recipe).generate(4, seed=0), expected, atol=1e-6)
+    assert sources.cache_status(recipe) == "yes" and len(calls) == 1
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    before = len(log)
+    again = sources.load_from_sources(recipe, generator_only=True)
+    np.testing.assert_allclose(again.generate(4, seed=0), expected, atol=1e-6)
+    assert len(calls) == 1 and len(log) == before  # no download, no conversion
 
 
 def test_stylegan2_recipes_name_nvidia_upstream_files():

@@ -597,7 +597,7 @@ def test_registry_sources_try_in_order_and_convert_once(fake_hub, monkeypatch, c
     import numpy as np
 
     from ganzoo import sources
-    from ganzoo.convert import CONVERTERS, register_converter
+    from ganzoo.convert import register_converter
     from ganzoo.training import build
 
     recipe = _tiny_ring_recipe("tiny-upstream")
@@ -618,41 +618,38 @@ def test_registry_sources_try_in_order_and_convert_once(fake_hub, monkeypatch, c
             ema.assign(v.value)
         return gan.save_to_preset(out_dir, recipe=recipe, samples=False, license="cc-by-nc-4.0")
 
-    register_converter("tiny-test", convert_to_preset)
-    try:
-        converted = {"hub": "upstream/tiny", "filename": "tiny.npz", "sha256": _sha(data), "converter": "tiny-test",
-                     "license": "cc-by-nc-4.0", "license_url": "https://creativecommons.org/licenses/by-nc/4.0/"}
-        recipe["weights"] = {"sources": [{"hub": "ganzoo-test/not-there"}, converted]}
-        gan = sources.load_from_sources(recipe)
-        expected = upstream.generate(8, seed=0, use_ema=False)
-        np.testing.assert_allclose(gan.generate(8, seed=0), expected, atol=1e-6)
-        assert len(calls) == 1
-        assert "tiny-upstream is distributed under the cc-by-nc-4.0 license" in capsys.readouterr().err
-        folder = sources.converted_dir(recipe, converted)
-        assert folder.is_dir() and folder.name == f"tiny-upstream-{_sha(data)[:16]}"
-        assert sources.cache_status(recipe) == "yes"
+    register_converter("tiny-test", convert_to_preset)  # a test-only name; the registry keeps it
+    converted = {"hub": "upstream/tiny", "filename": "tiny.npz", "sha256": _sha(data), "converter": "tiny-test",
+                 "license": "cc-by-nc-4.0", "license_url": "https://creativecommons.org/licenses/by-nc/4.0/"}
+    recipe["weights"] = {"sources": [{"hub": "ganzoo-test/not-there"}, converted]}
+    gan = sources.load_from_sources(recipe)
+    expected = upstream.generate(8, seed=0, use_ema=False)
+    np.testing.assert_allclose(gan.generate(8, seed=0), expected, atol=1e-6)
+    assert len(calls) == 1
+    assert "tiny-upstream is distributed under the cc-by-nc-4.0 license" in capsys.readouterr().err
+    folder = sources.converted_dir(recipe, converted)
+    assert folder.is_dir() and folder.name == f"tiny-upstream-{_sha(data)[:16]}"
+    assert sources.cache_status(recipe) == "yes"
 
-        # Next time: no network, no conversion, no second notice.
-        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-        requests_before = len(fake_hub.requests)
-        sampler = sources.load_from_sources(recipe, generator_only=True)
-        np.testing.assert_allclose(sampler.generate(8, seed=0), expected, atol=1e-6)
-        assert len(calls) == 1 and len(fake_hub.requests) == requests_before
-        assert "license" not in capsys.readouterr().err
+    # Next time: no network, no conversion, no second notice.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    requests_before = len(fake_hub.requests)
+    sampler = sources.load_from_sources(recipe, generator_only=True)
+    np.testing.assert_allclose(sampler.generate(8, seed=0), expected, atol=1e-6)
+    assert len(calls) == 1 and len(fake_hub.requests) == requests_before
+    assert "license" not in capsys.readouterr().err
 
-        # Every source failing: one error listing each source and its reason.
-        monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-        bad = dict(recipe, name="tiny-bad")
-        bad["weights"] = {"sources": [{"hub": "ganzoo-test/not-there"}, dict(converted, sha256="0" * 64)]}
-        with pytest.raises(OSError) as info:
-            sources.load_from_sources(bad)
-        message = str(info.value)
-        assert "could not load the weights of 'tiny-bad'; tried 2 source(s) in order" in message
-        assert "1) hf://ganzoo-test/not-there: repository 'ganzoo-test/not-there' not found" in message
-        assert "2) hf://upstream/tiny/tiny.npz (converted with 'tiny-test'): SHA-256 mismatch" in message
-        assert len(calls) == 1
-    finally:
-        CONVERTERS.pop("tiny-test", None)
+    # Every source failing: one error listing each source and its reason.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    bad = dict(recipe, name="tiny-bad")
+    bad["weights"] = {"sources": [{"hub": "ganzoo-test/not-there"}, dict(converted, sha256="0" * 64)]}
+    with pytest.raises(OSError) as info:
+        sources.load_from_sources(bad)
+    message = str(info.value)
+    assert "could not load the weights of 'tiny-bad'; tried 2 source(s) in order" in message
+    assert "1) hf://ganzoo-test/not-there: repository 'ganzoo-test/not-there' not found" in message
+    assert "2) hf://upstream/tiny/tiny.npz (converted with 'tiny-test'): SHA-256 mismatch" in message
+    assert len(calls) == 1
 
 
 def test_registry_source_errors():
@@ -674,7 +671,7 @@ def test_registry_source_errors():
     check({"sources": []}, "non-empty list")
     check({"hub": "a/b", "filename": "x.pkl"}, "'filename' and 'converter' go together")
     assert sources.normalize({"name": "x", "weights": {"embedded": "dcgan-digits"}}) == [{"embedded": "dcgan-digits"}]
-    with pytest.raises(ValueError, match="unknown converter 'nope'; registered: .*stylegan2"):
+    with pytest.raises(ValueError, match="Unknown converter 'nope'.*Valid names: .*stylegan2"):
         get_converter("nope")
 
 

@@ -8,7 +8,7 @@ import keras
 from ganzoo.layers import (
     DropReference,
     MinibatchDiscrimination,
-    MinibatchStdDev,
+    MinibatchStdLayer,
     PrependReference,
     SpectralNormalization,
     VirtualBatchNormalization,
@@ -21,7 +21,7 @@ def _np(x):
     return keras.ops.convert_to_numpy(x)
 
 
-# -- MinibatchStdDev -----------------------------------------------------------
+# -- MinibatchStdLayer ---------------------------------------------------------
 
 
 def _np_minibatch_std(x, groups, num_channels):
@@ -46,15 +46,15 @@ def _np_minibatch_std(x, groups, num_channels):
     [
         ((8, 3, 3, 6), 4, 2, 4),   # NHWC, StyleGAN2 defaults shape-wise
         ((8, 5), 4, 1, 4),         # dense features
-        ((6, 2, 2, 4), 4, 1, 3),   # 6 not divisible by 4 -> largest divisor 3
-        ((7, 4), 4, 1, 1),         # prime batch -> group of 1
+        ((6, 2, 2, 4), 3, 1, 3),   # two groups of three
+        ((7, 4), 1, 1, 1),         # group of one: a near-zero feature
         ((5, 2, 2, 3), None, 3, 5),  # whole batch as one group
-        ((2, 2, 2, 2), 4, 1, 2),   # batch smaller than group_size
+        ((2, 2, 2, 2), 4, 1, 2),   # batch smaller than group_size: G = min(group_size, N)
     ],
 )
 def test_minibatch_stddev_matches_numpy(shape, group_size, num_channels, groups):
     x = RNG.normal(size=shape).astype("float32") * RNG.uniform(0.5, 2.0, size=shape[-1])
-    layer = MinibatchStdDev(group_size=group_size, num_channels=num_channels)
+    layer = MinibatchStdLayer(group_size=group_size, num_channels=num_channels)
     y = _np(layer(x))
     np.testing.assert_allclose(y, _np_minibatch_std(x, groups, num_channels), rtol=1e-5, atol=1e-6)
 
@@ -63,15 +63,19 @@ def test_minibatch_stddev_matches_numpy(shape, group_size, num_channels, groups)
 def test_minibatch_stddev_unknown_batch_in_tf_graph():
     import tensorflow as tf
 
-    layer = MinibatchStdDev(group_size=4)
+    layer = MinibatchStdLayer(group_size=4)
     fn = tf.function(layer, input_signature=[tf.TensorSpec((None, 2, 2, 3), tf.float32)])
-    x = RNG.normal(size=(6, 2, 2, 3)).astype("float32")
-    np.testing.assert_allclose(fn(x).numpy(), _np_minibatch_std(x, 3, 1), rtol=1e-5, atol=1e-6)
+    for n in (8, 3):  # G = min(4, N) is computed in the graph
+        x = RNG.normal(size=(n, 2, 2, 3)).astype("float32")
+        np.testing.assert_allclose(fn(x).numpy(), _np_minibatch_std(x, min(4, n), 1), rtol=1e-5, atol=1e-6)
 
 
-def test_minibatch_stddev_rejects_bad_channels():
+def test_minibatch_stddev_rejects_bad_channels_and_batches():
     with pytest.raises(ValueError, match="must divide"):
-        MinibatchStdDev(num_channels=4)(np.zeros((4, 6), "float32"))
+        MinibatchStdLayer(num_channels=4)(np.zeros((4, 6), "float32"))
+    # NVIDIA semantics: N must be divisible by G = min(group_size, N).
+    with pytest.raises(ValueError, match="divisible by the mbstd group size 4"):
+        MinibatchStdLayer(group_size=4)(np.zeros((6, 2, 2, 3), "float32"))
 
 
 # -- MinibatchDiscrimination ---------------------------------------------------
@@ -333,7 +337,7 @@ def test_keras_round_trip_with_every_layer(tmp_path):
     h = SpectralNormalization(keras.layers.Conv2D(4, 3, padding="same"), power_iterations=2)(h)
     h = VirtualBatchNormalization(r)(h)
     h = DropReference(r)(h)
-    h = MinibatchStdDev(group_size=2, num_channels=1)(h)
+    h = MinibatchStdLayer(group_size=2, num_channels=1)(h)
     h = SpectralNormalization(keras.layers.Conv2DTranspose(2, 3, strides=2, padding="same"))(h)
     h = keras.layers.Flatten()(h)
     h = MinibatchDiscrimination(num_kernels=3, kernel_dim=2)(h)

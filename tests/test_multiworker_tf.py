@@ -2,7 +2,7 @@
 
 Two local worker processes (TF_CONFIG on free loopback ports) train the tiny
 WGAN-GP of tests/dist_scripts/train_multiworker_tf.py through `GAN.fit`
-(which runs `ganzoo.engine.multiworker_tf`), one epoch on numpy rows and one
+(which runs `ganzoo.backend.tensorflow_multiworker`), one epoch on numpy rows and one
 on a tf.data pipeline. Independent truth: worker 0 first trains the same GAN
 without any strategy on the global batch, from the same initial weights and
 data order. Every process has a timeout and is killed (SIGKILL: TensorFlow
@@ -147,7 +147,8 @@ def test_fit_refuses_what_the_multi_worker_loop_does_not_support():
     import keras
 
     import ganzoo
-    from ganzoo.engine import multiworker_tf
+    from ganzoo import backend
+    from ganzoo.backend import tensorflow_multiworker
 
     gan = ganzoo.GAN(
         keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)]),
@@ -155,7 +156,7 @@ def test_fit_refuses_what_the_multi_worker_loop_does_not_support():
         latent_dim=2,
     )
     gan.compile()
-    assert not multiworker_tf.active(gan)  # no strategy: Keras's own fit
+    assert backend.custom_fit(gan) is None  # no strategy: Keras's own fit
     x = np.zeros((8, 2), "float32")
     with pytest.raises(ValueError, match=r"\['validation_data', 'sample_weight'\]"):
-        multiworker_tf.fit(gan, x, batch_size=4, validation_data=x, sample_weight=np.ones(8))
+        tensorflow_multiworker.fit(gan, x, batch_size=4, validation_data=x, sample_weight=np.ones(8))

@@ -22,12 +22,15 @@ from ganzoo.architectures.stylegan2 import (
     MappingNetwork,
     SynthesisNetwork,
     cfg_kwargs,
+    cfg_spec,
+    stylegan2_discriminator,
+    stylegan2_generator,
 )
+from ganzoo.layers import MinibatchStdLayer
 from ganzoo.layers.stylegan import (
     AdaIN,
     EqualizedConv2D,
     EqualizedDense,
-    MinibatchStdLayer,
     ModulatedConv2D,
     NoiseInjection,
     bias_act,
@@ -294,6 +297,20 @@ def test_discriminator_conditional_projection():
         D(img)
 
 
+def test_conditional_builders_call_convention():
+    # What the StyleGAN2 model calls: c is a float one-hot (N, c_dim), passed second.
+    G = stylegan2_generator(16, z_dim=8, w_dim=8, c_dim=3, channel_base=64, channel_max=8, mapping_layers=1)
+    D = stylegan2_discriminator(16, c_dim=3, channel_base=64, channel_max=8, mbstd_group_size=2)
+    z = np.random.default_rng(17).standard_normal((4, 8)).astype(np.float32)
+    c = np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
+    ws = G.mapping(z, c)
+    img = G.synthesis(ws, noise_mode="const")
+    np.testing.assert_allclose(np_(G(z, c, noise_mode="const")), np_(img), rtol=1e-5, atol=1e-6)
+    assert np.abs(np_(G.mapping(z, c[::-1])) - np_(ws)).max() > 0
+    np.testing.assert_allclose(np_(D(img, c)), np_(D(img, c=c)), rtol=1e-6)
+    assert np_(D(img, c)).shape == (4, 1)
+
+
 def _nvidia_param_count_G(z, c, w, res, img, base, cmax, nmap):
     ch = lambda r: min(base // r, cmax)  # noqa: E731
     feats = [z + (w if c else 0)] + [w] * nmap
@@ -376,6 +393,27 @@ def test_cfg_kwargs_schedules():
     assert [b.out_channels for b in syn.blocks] == [512, 512, 512, 512, 256]
     with pytest.raises(ValueError, match="cfg must be"):
         cfg_kwargs("config-z")
+
+
+def test_builders_and_cfg_kwargs_read_one_cfg_spec():
+    # One source of the per-config defaults: the recipe builders and `cfg_kwargs` agree.
+    _, D_kwargs = cfg_kwargs("cifar", resolution=32, c_dim=10)
+    D = stylegan2_discriminator(32, c_dim=10, cfg="cifar", channel_base=128, channel_max=16)
+    assert (D.architecture, D.mbstd_group_size, D.conv_clamp) == ("orig", 32, 256) == (
+        D_kwargs["architecture"], D_kwargs["mbstd_group_size"], D_kwargs["conv_clamp"])
+    G = stylegan2_generator(32, z_dim=8, w_dim=8, cfg="cifar", channel_base=128, channel_max=16)
+    assert G.mapping.num_layers == cfg_spec("cifar")["mapping_layers"] == 2
+    assert G.synthesis_kwargs["conv_clamp"] == 256
+    # No cfg: config F, the same as cfg="f".
+    assert cfg_spec("f") == dict(channel_base=32768, channel_max=512, mapping_layers=8, mbstd_group_size=4,
+                                 conv_clamp=None, d_architecture="resnet")
+    D = stylegan2_discriminator(16, channel_base=64, channel_max=16)
+    assert (D.architecture, D.mbstd_group_size, D.conv_clamp) == ("resnet", 4, None)
+    assert cfg_spec("auto", 256)["channel_base"] == 16384 and cfg_spec("auto", 512)["channel_base"] == 32768
+    with pytest.raises(ValueError, match="needs the resolution"):
+        cfg_spec("auto")
+    with pytest.raises(ValueError, match="cfg must be"):
+        stylegan2_generator(16, cfg="paper2048")
 
 
 @pytest.mark.parametrize("resolution", [48, 4, 2048, 33.0])

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from ganzoo.architectures import dcgan_generator, mlp_generator
-from ganzoo.engine import autodiff
+from ganzoo import backend
 from ganzoo.layers import SyncBatchNormalization
-from ganzoo.models import build_gan
+from ganzoo.factory import build_gan
 from ganzoo import recipes
 
 import processes
@@ -114,10 +114,10 @@ def test_equals_batchnorm_on_one_device_and_survives_a_keras_round_trip(tmp_path
     results = []
     for model in (plain, sync):
         variables = model.trainable_variables
-        loss, _, grads = autodiff.value_and_grad(
+        loss, _, grads = backend.value_and_grad(
             lambda m=model: (keras.ops.sum(m(x, training=True) * c), {}), variables
         )
-        _, dx = autodiff.input_grad(lambda t, m=model: keras.ops.sum(m(t, training=True) * c, axis=(1, 2, 3)), x)
+        _, dx = backend.input_grad(lambda t, m=model: keras.ops.sum(m(t, training=True) * c, axis=(1, 2, 3)), x)
         bn = model.layers[1]
         results.append(
             [_np(loss), _np(dx), *[_np(g) for g in grads], _np(bn.moving_mean), _np(bn.moving_variance),
@@ -164,9 +164,9 @@ def test_architectures_and_recipes_select_it():
     sync = {SyncBatchNormalization}
     # (One DCGAN network: on JAX each new weight shape compiles its initializer.)
     assert bn_types(dcgan_generator(4, resolution=8, channels=1, width=2, normalization="sync_batch")) == sync
-    assert bn_types(mlp_generator(2, 2, hidden=(4,), batchnorm=True)) == {keras.layers.BatchNormalization}
-    with pytest.raises(ValueError, match="batchnorm"):
-        mlp_generator(2, 2, hidden=(4,), batchnorm="synced")
+    assert bn_types(mlp_generator(2, 2, hidden=(4,), normalization="batch")) == {keras.layers.BatchNormalization}
+    with pytest.raises(ValueError, match="normalization"):
+        mlp_generator(2, 2, hidden=(4,), normalization="synced")
 
     # A recipe's model section: the option is an argument of the network's builder.
     recipe = recipes.validate(
@@ -175,7 +175,7 @@ def test_architectures_and_recipes_select_it():
             "model": {
                 "latent_dim": 2,
                 "generator": {"builder": "mlp_generator", "latent_dim": 2, "output_shape": 2, "hidden": [4],
-                              "batchnorm": "sync"},
+                              "normalization": "sync_batch"},
                 "discriminator": {"builder": "mlp_discriminator", "input_shape": 2, "hidden": [4]},
             },
             "optimizers": {"generator": {"name": "adam"}, "discriminator": {"name": "adam"}},

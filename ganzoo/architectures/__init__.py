@@ -1,21 +1,19 @@
-"""Network builders: each returns `(generator or discriminator)` Keras models.
+"""Network builders: each returns a generator or discriminator Keras model.
 
-`BUILDERS` maps the names used in `zoo_configs/*.yaml` to builder functions.
+Every builder is registered with `@register("builder")`
+(`ganzoo.engine.registry`), under the names `zoo_configs/*.yaml` use;
+`registry.lookup("builder", name)` finds one. `BUILDERS` is the registry's
+builder table as it stands once this package is imported (kept for the
+callers that still read it; new code should use the registry).
 
 Example:
-    >>> from ganzoo.architectures import BUILDERS
-    >>> G = BUILDERS["dcgan_generator"](latent_dim=64, resolution=32, channels=1)
+    >>> from ganzoo.engine import registry
+    >>> G = registry.lookup("builder", "dcgan_generator")(latent_dim=64, resolution=32, channels=1)
 """
 
 from ganzoo.architectures.dcgan import dcgan_discriminator, dcgan_generator
 from ganzoo.architectures.mlp import mlp_discriminator, mlp_generator
 from ganzoo.architectures.stylegan2 import stylegan2_discriminator, stylegan2_generator
+from ganzoo.engine import registry as _registry
 
-BUILDERS = {
-    "mlp_generator": mlp_generator,
-    "mlp_discriminator": mlp_discriminator,
-    "dcgan_generator": dcgan_generator,
-    "dcgan_discriminator": dcgan_discriminator,
-    "stylegan2_generator": stylegan2_generator,
-    "stylegan2_discriminator": stylegan2_discriminator,
-}
+BUILDERS = _registry.entries("builder")

@@ -22,11 +22,12 @@ import keras
 import numpy as np
 from keras import ops
 
+from ganzoo.engine.registry import register
+from ganzoo.layers.minibatch import MinibatchStdLayer
 from ganzoo.layers.stylegan import (
     ConstantInput,
     EqualizedConv2D,
     EqualizedDense,
-    MinibatchStdLayer,
     SynthesisLayer,
     ToRGB,
     _check_noise_mode,
@@ -42,6 +43,8 @@ def _register(cls):
 # stylegan2-ada-pytorch train.py `cfg_specs`: feature-map multiplier, mapping
 # depth and minibatch-stddev group. 'f' is the original StyleGAN2 config F
 # (no fp16, so no clamp); the ada configs train in mixed precision with clamp 256.
+# The one source of the per-config defaults: `cfg_spec` resolves it for
+# `cfg_kwargs` and for the recipe builders alike.
 CFG_SPECS = {
     "f": dict(fmaps=1, map=8, mbstd=4, conv_clamp=None),
     "stylegan2": dict(fmaps=1, map=8, mbstd=4, conv_clamp=256),
@@ -66,13 +69,39 @@ def check_resolution(resolution, low=4, high=None):
     return r
 
 
-def cfg_kwargs(cfg="stylegan2", resolution=1024, c_dim=0, img_channels=3, z_dim=512, w_dim=512):
-    """Generator and Discriminator kwargs for a stylegan2-ada `--cfg`.
+def cfg_spec(cfg="f", resolution=None):
+    """The network defaults of a stylegan2-ada `--cfg`, read from `CFG_SPECS`.
 
     `cfg` is one of 'f' (original StyleGAN2 config F), 'stylegan2',
     'paper256', 'paper512', 'paper1024', 'cifar' or 'auto' (ada's heuristic
-    for one GPU: fmaps 1 from 512 px up else 0.5, 2 mapping layers, mbstd 4).
-    Resolution must be a power of two in 32..1024.
+    for one GPU, which needs `resolution`: fmaps 1 from 512 px up else 0.5,
+    2 mapping layers, mbstd 4). Returns `channel_base`, `channel_max`,
+    `mapping_layers`, `mbstd_group_size`, `conv_clamp` and `d_architecture`.
+
+    Example:
+        >>> spec = cfg_spec("paper256")
+        >>> spec["channel_base"], spec["mbstd_group_size"], spec["d_architecture"]
+        (16384, 8, 'resnet')
+    """
+    if cfg == "auto":
+        if resolution is None:
+            raise ValueError("cfg='auto' needs the resolution")
+        spec = dict(fmaps=1 if int(resolution) >= 512 else 0.5, map=2, mbstd=4, conv_clamp=256)
+    elif cfg in CFG_SPECS:
+        spec = CFG_SPECS[cfg]
+    else:
+        raise ValueError(f"cfg must be 'auto' or one of {sorted(CFG_SPECS)}, got {cfg!r}")
+    return dict(
+        channel_base=int(spec["fmaps"] * 32768), channel_max=512, mapping_layers=spec["map"],
+        mbstd_group_size=spec["mbstd"], conv_clamp=spec["conv_clamp"],
+        d_architecture=spec.get("d_architecture", "resnet"),
+    )
+
+
+def cfg_kwargs(cfg="stylegan2", resolution=1024, c_dim=0, img_channels=3, z_dim=512, w_dim=512):
+    """`Generator` and `Discriminator` kwargs for a stylegan2-ada `--cfg` (see `cfg_spec`).
+
+    Resolution must be a power of two in 32..1024 (the ada training configs).
 
     Example:
         >>> G_kwargs, D_kwargs = cfg_kwargs("paper256", resolution=256)
@@ -80,22 +109,17 @@ def cfg_kwargs(cfg="stylegan2", resolution=1024, c_dim=0, img_channels=3, z_dim=
         (16384, 8)
     """
     resolution = check_resolution(resolution, low=32, high=1024)
-    if cfg == "auto":
-        spec = dict(fmaps=1 if resolution >= 512 else 0.5, map=2, mbstd=4, conv_clamp=256)
-    elif cfg in CFG_SPECS:
-        spec = CFG_SPECS[cfg]
-    else:
-        raise ValueError(f"cfg must be 'auto' or one of {sorted(CFG_SPECS)}, got {cfg!r}")
-    channel_base = int(spec["fmaps"] * 32768)
+    spec = cfg_spec(cfg, resolution)
     G_kwargs = dict(
         z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=resolution, img_channels=img_channels,
-        mapping_kwargs=dict(num_layers=spec["map"]),
-        synthesis_kwargs=dict(channel_base=channel_base, channel_max=512, conv_clamp=spec["conv_clamp"]),
+        mapping_kwargs=dict(num_layers=spec["mapping_layers"]),
+        synthesis_kwargs=dict(channel_base=spec["channel_base"], channel_max=spec["channel_max"],
+                              conv_clamp=spec["conv_clamp"]),
     )
     D_kwargs = dict(
         c_dim=c_dim, img_resolution=resolution, img_channels=img_channels,
-        architecture=spec.get("d_architecture", "resnet"), channel_base=channel_base, channel_max=512,
-        conv_clamp=spec["conv_clamp"], mbstd_group_size=spec["mbstd"],
+        architecture=spec["d_architecture"], channel_base=spec["channel_base"], channel_max=spec["channel_max"],
+        conv_clamp=spec["conv_clamp"], mbstd_group_size=spec["mbstd_group_size"],
     )
     return G_kwargs, D_kwargs
 
@@ -741,55 +765,56 @@ class Discriminator(keras.Model):
 # Recipe builders (`model.generator.builder: stylegan2_generator`).
 
 
-def _cfg_defaults(cfg):
-    if cfg is None:
-        return {}
-    if cfg not in CFG_SPECS:
-        raise ValueError(f"cfg must be one of {sorted(CFG_SPECS)} or None, got {cfg!r}")
-    spec = CFG_SPECS[cfg]
-    return dict(channel_base=int(spec["fmaps"] * 32768), mapping_layers=spec["map"],
-                mbstd_group_size=spec["mbstd"], conv_clamp=spec["conv_clamp"],
-                architecture=spec.get("d_architecture", "resnet"))
+def _builder_spec(cfg, resolution):
+    # No cfg: config F, the paper's networks (channel_base 32768, 8 mapping layers, mbstd 4, no clamp).
+    return cfg_spec("f" if cfg is None else cfg, resolution)
 
 
+@register("builder")
 def stylegan2_generator(resolution, channels=3, z_dim=512, w_dim=512, c_dim=0, cfg=None, channel_base=None,
                         channel_max=512, mapping_layers=None, conv_clamp="cfg", name="generator"):
     """A StyleGAN2 `Generator` from recipe keys; `cfg` (e.g. 'paper256') fills unset ones.
 
-    Without `cfg` the defaults are config F: channel_base 32768, 8 mapping
-    layers, no clamp.
+    Unset keys come from `cfg_spec(cfg)`; without `cfg` that is config F
+    (channel_base 32768, 8 mapping layers, no clamp). `c_dim > 0` makes it
+    class-conditional: call `G(z, c)` or `G.mapping(z, c)` with `c` a float
+    one-hot of shape (N, c_dim).
 
     Example:
         >>> G = stylegan2_generator(16, z_dim=16, w_dim=16, channel_base=64, channel_max=16, mapping_layers=2)
         >>> G.num_ws
         6
     """
-    d = _cfg_defaults(cfg)
+    d = _builder_spec(cfg, resolution)
     return Generator(
         z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=resolution, img_channels=channels,
-        mapping_kwargs=dict(num_layers=int(mapping_layers or d.get("mapping_layers", 8))),
+        mapping_kwargs=dict(num_layers=int(mapping_layers or d["mapping_layers"])),
         synthesis_kwargs=dict(
-            channel_base=int(channel_base or d.get("channel_base", 32768)), channel_max=int(channel_max),
-            conv_clamp=d.get("conv_clamp") if conv_clamp == "cfg" else conv_clamp,
+            channel_base=int(channel_base or d["channel_base"]), channel_max=int(channel_max),
+            conv_clamp=d["conv_clamp"] if conv_clamp == "cfg" else conv_clamp,
         ),
         name=name,
     )
 
 
+@register("builder")
 def stylegan2_discriminator(resolution, channels=3, c_dim=0, cfg=None, channel_base=None, channel_max=512,
                             mbstd_group_size=None, architecture=None, conv_clamp="cfg", name="discriminator"):
     """A StyleGAN2 `Discriminator` from recipe keys; `cfg` fills unset ones (default config F).
+
+    `c_dim > 0` adds the projection conditioning: call `D(img, c)` with `c` a
+    float one-hot of shape (N, c_dim); the output is logits (N, 1).
 
     Example:
         >>> D = stylegan2_discriminator(16, channel_base=64, channel_max=16, mbstd_group_size=2)
         >>> D.block_resolutions
         [16, 8]
     """
-    d = _cfg_defaults(cfg)
+    d = _builder_spec(cfg, resolution)
     return Discriminator(
         c_dim=c_dim, img_resolution=resolution, img_channels=channels,
-        architecture=architecture or d.get("architecture", "resnet"),
-        channel_base=int(channel_base or d.get("channel_base", 32768)), channel_max=int(channel_max),
-        conv_clamp=d.get("conv_clamp") if conv_clamp == "cfg" else conv_clamp,
-        mbstd_group_size=int(mbstd_group_size or d.get("mbstd_group_size", 4)), name=name,
+        architecture=architecture or d["d_architecture"],
+        channel_base=int(channel_base or d["channel_base"]), channel_max=int(channel_max),
+        conv_clamp=d["conv_clamp"] if conv_clamp == "cfg" else conv_clamp,
+        mbstd_group_size=int(mbstd_group_size or d["mbstd_group_size"]), name=name,
     )

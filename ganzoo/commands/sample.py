@@ -6,6 +6,13 @@
 
 Latents are drawn with numpy from `--seed`, so a seed gives the same samples
 on every backend. Only the generator is loaded (`generator_only=True`).
+
+`--labels` is passed to `generate(labels=...)` of class-conditional models
+(`num_classes > 0`, or `conditional` for StyleGAN2); ids outside
+`[0, num_classes)` and `--labels` for an unconditional model are one-line
+errors. A conditional model sampled without `--labels` does what its
+`generate` does without labels (an error naming the valid range, or its
+default classes).
 """
 
 import inspect
@@ -71,7 +78,26 @@ def parse_labels(text, n):
         ids = ids * n
     if len(ids) != n:
         raise ValueError(f"--labels gives {len(ids)} ids for -n {n}; give one id or exactly {n}")
-    return np.asarray(ids, dtype="int64")
+    return np.asarray(ids, dtype="int32")
+
+
+def num_classes(model):
+    """The number of classes of a conditional model; 0 when unconditional, None when unknown.
+
+    Read from `model.num_classes` (ganzoo's GAN); a model that only says
+    `conditional` (StyleGAN2) counts as conditional with an unknown number.
+
+    Example:
+        >>> import types
+        >>> num_classes(types.SimpleNamespace(num_classes=10)), num_classes(types.SimpleNamespace())
+        (10, 0)
+    """
+    import numbers
+
+    k = getattr(model, "num_classes", None)
+    if isinstance(k, numbers.Integral) and not isinstance(k, bool) and k > 0:
+        return int(k)
+    return None if getattr(model, "conditional", False) else 0
 
 
 def _generate_kwargs(model, args):
@@ -93,11 +119,17 @@ def _generate_kwargs(model, args):
             )
         kwargs[name] = args.truncation
     if args.labels is not None:
-        if "labels" not in params or getattr(model, "conditional", True) is False:
+        k = num_classes(model)
+        if k == 0 or "labels" not in params:
             raise ValueError(
                 f"{args.name} ({type(model).__name__}) is not class-conditional; drop --labels"
             )
-        kwargs["labels"] = parse_labels(args.labels, args.num)
+        labels = parse_labels(args.labels, args.num)
+        if k is not None and labels.max() >= k:
+            raise ValueError(
+                f"--labels has class id {int(labels.max())} but {args.name} has {k} classes; use ids 0..{k - 1}"
+            )
+        kwargs["labels"] = labels
     return kwargs
 
 
@@ -122,7 +154,17 @@ def sample(model, args):
     for start in starts:
         stop = start + args.batch_size
         chunk = {k: (v[start:stop] if k == "labels" else v) for k, v in kwargs.items()}
-        outputs.append(model.generate(latents=latents[start:stop], batch_size=args.batch_size, **chunk))
+        try:
+            outputs.append(model.generate(latents=latents[start:stop], batch_size=args.batch_size, **chunk))
+        except ValueError as e:
+            # A conditional model that needs labels says so in its own words; add the CLI's way to give them.
+            if "labels" in kwargs or num_classes(model) == 0 or "label" not in str(e).lower():
+                raise
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise ValueError(
+                f"{first.rstrip('.')}; on the command line: --labels ID (one class for all samples) or "
+                f"{args.num} comma-separated ids"
+            ) from None
     return np.concatenate(outputs, axis=0), kwargs.get("labels")
 
 

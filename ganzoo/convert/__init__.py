@@ -14,9 +14,9 @@ import importlib
 from ganzoo.convert.safe_pickle import UnsafePickleError, load_pickle
 from ganzoo.convert.stylegan2 import LayoutError, load_converted
 from ganzoo.convert.stylegan2 import convert as convert_stylegan2
+from ganzoo.engine import registry
 
 __all__ = [
-    "CONVERTERS",
     "LayoutError",
     "UnsafePickleError",
     "convert_stylegan2",
@@ -26,36 +26,40 @@ __all__ = [
     "register_converter",
 ]
 
-# Converters that registry weight sources name (`converter: stylegan2`), as
-# "module:function", imported on first use. Each has the signature
-# `convert_to_preset(src_path, out_dir, *, recipe=None) -> str` and writes a
-# complete preset folder (config.json, weights, metadata.json) at out_dir.
-CONVERTERS = {"stylegan2": "ganzoo.convert.stylegan2:convert_to_preset"}
-
 
 def register_converter(name, target):
-    """Register a converter under `name`: a "module:function" string or a callable.
+    """Register a converter that weight sources name (`converter: NAME`).
+
+    `target` is a callable or a "module:function" string, imported on first
+    use (so registering costs no import). A converter has the signature
+    `convert_to_preset(src_path, out_dir, *, recipe=None) -> str` and writes a
+    complete preset folder (config.json, weights, metadata.json) at `out_dir`.
+    Converters live in the one registry (`ganzoo.engine.registry`, kind "converter").
 
     Example:
         >>> register_converter("mine", "my_pkg.convert:convert_to_preset")
+        'my_pkg.convert:convert_to_preset'
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"converter name must be a non-empty string, got {name!r}")
     if not (callable(target) or (isinstance(target, str) and target.count(":") == 1)):
         raise ValueError(f"converter {name!r} must be a callable or 'module:function', got {target!r}")
-    CONVERTERS[name] = target
+    return registry.register("converter", name)(target)
+
+
+register_converter("stylegan2", "ganzoo.convert.stylegan2:convert_to_preset")
 
 
 def get_converter(name):
     """The converter function registered as `name`, imported lazily.
 
+    Unknown names are a ValueError naming the registered ones.
+
     Example:
         >>> convert = get_converter("stylegan2")                       # doctest: +SKIP
         >>> convert("ffhq.pkl", "out/ffhq", recipe=None)               # doctest: +SKIP
     """
-    if name not in CONVERTERS:
-        raise ValueError(f"unknown converter {name!r}; registered: {', '.join(sorted(CONVERTERS))}")
-    target = CONVERTERS[name]
+    target = registry.lookup("converter", name)
     if callable(target):
         return target
     module_name, attr = target.split(":")

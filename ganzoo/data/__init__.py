@@ -1,9 +1,12 @@
 """Datasets for GAN training.
 
-* :func:`images` — an image folder, a numpy array or ``"tfds:<name>[:split]"`` as a
-  ``tf.data.Dataset`` of float32 NHWC batches in ``[-1, 1]``.
+* :func:`images` — an image folder, a numpy array, an ``(x, y)`` pair,
+  ``"tfds:<name>[:split]"`` or ``"builtin:digits"`` as a ``tf.data.Dataset`` of
+  float32 NHWC batches in ``[-1, 1]``; with ``labels=True``, of ``(images,
+  labels)`` batches (int32 class ids) whose classes are ``ds.class_names``.
 * :mod:`toy` — 2-D toy distributions (ring, grid) for mode-collapse studies,
   imported on first use.
+* :mod:`builtin` — datasets that need no download (``digits``), imported on first use.
 
 ``ganzoo.data.images`` is the function; the module that defines it is
 ``sys.modules["ganzoo.data.images"]`` (importing the package always rebinds the
@@ -13,6 +16,8 @@ when :func:`images` is called.
 Example:
     >>> from ganzoo import data
     >>> ds = data.images("path/to/images", 64, batch_size=32)   # doctest: +SKIP
+    >>> ds = data.images("path/to/classes", 64, 32, labels=True) # doctest: +SKIP
+    >>> ds.class_names                                           # doctest: +SKIP
     >>> pts = data.toy.ring(1000)                                # doctest: +SKIP
 """
 
@@ -23,7 +28,7 @@ import importlib
 # imported, `ganzoo.data.images` is always the function.
 from ganzoo.data.images import images  # noqa: E402
 
-_LAZY_MODULES = ("toy",)
+_LAZY_MODULES = ("toy", "builtin")
 
 __all__ = ["images", *_LAZY_MODULES]
 

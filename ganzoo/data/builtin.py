@@ -5,12 +5,17 @@ Recipes name them as ``data: {source: "builtin:<name>"}``. The only one so far i
 images of 8x8 pixels, 17 gray levels, classes 0-9, roughly 180 per class),
 upscaled bilinearly to ``resolution`` and scaled to ``[-1, 1]`` (background
 -1, ink +1). It is what the embedded ``dcgan-digits`` preset is trained on.
+Its class labels are the digits: int32 ids 0-9, named "0".."9"
+(``load(..., labels=True)``, ``class_names("digits")``).
 
 Example:
     >>> from ganzoo.data import builtin
     >>> x = builtin.load("digits", 32)
     >>> x.shape, float(x.min()), float(x.max())
     ((1797, 32, 32, 1), -1.0, 1.0)
+    >>> x, y = builtin.load("digits", 32, labels=True)
+    >>> y[:5].tolist(), y.dtype.name
+    ([0, 1, 2, 3, 4], 'int32')
 """
 
 import difflib
@@ -19,6 +24,7 @@ import numpy as np
 
 NAMES = ("digits",)
 DIGITS_MAX = 16.0  # load_digits' gray levels are 0..16
+_CLASS_NAMES = {"digits": tuple(str(d) for d in range(10))}
 
 
 def _sklearn_digits():
@@ -30,7 +36,7 @@ def _sklearn_digits():
 
 
 def digits_with_labels(resolution=32):
-    """The digits as ``(images, labels)``: float32 ``(N, R, R, 1)`` in [-1, 1] and int64 ``(N,)``.
+    """The digits as ``(images, labels)``: float32 ``(N, R, R, 1)`` in [-1, 1] and int32 ``(N,)``.
 
     Example:
         >>> x, y = digits_with_labels(16)
@@ -40,7 +46,7 @@ def digits_with_labels(resolution=32):
     resolution = _check_resolution(resolution)
     bunch = _sklearn_digits()
     raw = np.asarray(bunch.images, dtype="float32") / DIGITS_MAX  # (N, 8, 8) in [0, 1]
-    return upscale(raw, resolution) * 2.0 - 1.0, np.asarray(bunch.target, dtype="int64")
+    return upscale(raw, resolution) * 2.0 - 1.0, np.asarray(bunch.target, dtype="int32")
 
 
 def upscale(images01, resolution):
@@ -68,20 +74,38 @@ def _check_resolution(resolution):
     return int(resolution)
 
 
-def load(name, resolution):
-    """A built-in dataset as a float32 NHWC array in [-1, 1].
-
-    Args:
-        name: one of ``NAMES`` (``"digits"``).
-        resolution: side of the square output images.
-
-    Example:
-        >>> load("digits", 32).shape
-        (1797, 32, 32, 1)
-    """
+def _check_name(name):
     if name not in NAMES:
         close = difflib.get_close_matches(str(name), NAMES, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ValueError(f"Unknown built-in dataset {name!r}; available: {', '.join(NAMES)}.{hint}")
-    images, _ = digits_with_labels(resolution)
-    return images
+
+
+def class_names(name):
+    """The class names of a built-in dataset; id ``k`` is ``class_names(name)[k]``.
+
+    Example:
+        >>> class_names("digits")[:3]
+        ['0', '1', '2']
+    """
+    _check_name(name)
+    return list(_CLASS_NAMES[name])
+
+
+def load(name, resolution, labels=False):
+    """A built-in dataset as a float32 NHWC array in [-1, 1], or ``(images, labels)``.
+
+    Args:
+        name: one of ``NAMES`` (``"digits"``).
+        resolution: side of the square output images.
+        labels: also return the int32 class ids ``(N,)`` (see ``class_names``).
+
+    Example:
+        >>> load("digits", 32).shape
+        (1797, 32, 32, 1)
+        >>> load("digits", 32, labels=True)[1].shape
+        (1797,)
+    """
+    _check_name(name)
+    images, ids = digits_with_labels(resolution)
+    return (images, ids) if labels else images

@@ -18,6 +18,20 @@ Non-square images (and arrays whose size differs from ``resolution``) follow the
 
 Resizing is bilinear with antialiasing, done in float32 on ``[0, 255]`` values.
 
+Class labels (for conditional GANs) are int32 class ids ``(N,)``. With
+``labels=True`` the dataset yields ``(images, labels)`` batches, which
+``keras.Model.fit`` unpacks as ``(x, y)``; without it, images only (an
+unconditional model given labels raises). The class names are on the returned
+dataset as ``ds.class_names`` (a list of str, id ``k`` is ``class_names[k]``;
+``None`` when unlabelled), as on ``keras.utils.image_dataset_from_directory``'s
+datasets. Labels come from:
+
+* a folder's class sub-folders, sorted by name (exactly Keras's ``class_names``);
+* an ``(x, y)`` pair, or a mapping with ``"x"`` and ``"y"`` (e.g. ``np.load`` of
+  an ``.npz``): ``y`` holds class ids, or one-hot rows;
+* a TFDS dataset's class-label feature (its supervised key, else ``label``);
+* ``"builtin:digits"``: the digit, 0-9.
+
 Example:
     >>> import numpy as np
     >>> from ganzoo.data import images
@@ -25,6 +39,10 @@ Example:
     >>> ds = images(x, 32, batch_size=16, seed=0)
     >>> next(iter(ds)).shape
     TensorShape([16, 32, 32, 1])
+    >>> y = np.arange(64) % 10
+    >>> ds = images((x, y), 32, batch_size=16, seed=0)
+    >>> [tuple(t.shape) for t in next(iter(ds))], len(ds.class_names)
+    ([(16, 32, 32, 1), (16,)], 10)
 """
 
 from __future__ import annotations
@@ -32,6 +50,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -86,6 +105,82 @@ def _check_args(batch_size, channels, crop, seed):
         raise ValueError(f"seed must be an int or None, got {seed!r}")
 
 
+def _check_label_args(labels, class_names):
+    if not (labels is None or isinstance(labels, (bool, np.bool_))):
+        raise ValueError(
+            f"labels must be True, False or None, got {labels!r}; pass label arrays with the images as (x, y)"
+        )
+    labels = None if labels is None else bool(labels)
+    if class_names is None:
+        return labels, None
+    if isinstance(class_names, str) or not all(isinstance(c, str) for c in class_names):
+        raise ValueError(f"class_names must be a list of str, got {class_names!r}")
+    class_names = list(class_names)
+    if len(set(class_names)) != len(class_names) or not class_names:
+        raise ValueError(f"class_names must be a non-empty list of distinct names, got {class_names!r}")
+    return labels, class_names
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def _check_labels(y, n, class_names=None):
+    """Validate class labels for ``n`` images; return (int32 ids (n,), class names).
+
+    Accepts ids ``(n,)`` or ``(n, 1)`` (any integer dtype, or floats holding whole
+    numbers) and one-hot rows ``(n, K)``. Without ``class_names`` there are
+    ``max(id) + 1`` classes, named ``"0"``, ``"1"``, ...
+    """
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim == 0 or y.ndim > 2 or len(y) != n:
+        raise ValueError(
+            f"labels must be {n} class ids (one per image, shape ({n},)) or one-hot rows ({n}, K); "
+            f"got shape {y.shape}"
+        )
+    if y.dtype == np.bool_ or not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
+        raise ValueError(
+            f"labels must be integer class ids, got dtype {y.dtype}; map names to ids first, e.g. "
+            "names, ids = np.unique(y, return_inverse=True)"
+        )
+    if y.ndim == 1 and np.issubdtype(y.dtype, np.floating):
+        bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
+        if bad.size:
+            raise ValueError(
+                f"float labels must hold whole class ids; found {y[bad[0]].item()!r} at index {int(bad[0])}: "
+                "pass integer class ids (e.g. y.astype('int32')) or one-hot rows"
+            )
+    if y.ndim == 2:  # one-hot rows: exactly one 1 per row, the rest 0
+        ok = np.all((y == 0) | (y == 1), axis=1) & (np.sum(y == 1, axis=1) == 1)
+        if not ok.all():
+            row = int(np.flatnonzero(~ok)[0])
+            raise ValueError(
+                f"2-D labels must be one-hot rows (one 1, the rest 0); row {row} is {y[row].tolist()}: "
+                f"pass class ids of shape ({n},) instead"
+            )
+        num, y = y.shape[1], np.argmax(y, axis=1)
+    else:
+        num = None
+    if y.min() < 0:
+        raise ValueError(f"labels must be class ids >= 0, found {int(y.min())}: number the classes 0..K-1")
+    top = int(y.max())
+    if top >= np.iinfo(np.int32).max:
+        raise ValueError(f"label {top} does not fit int32; number the classes 0..K-1")
+    if class_names is not None:
+        if num is not None and num != len(class_names):
+            raise ValueError(f"one-hot labels have {num} classes but class_names has {len(class_names)}")
+        if top >= len(class_names):
+            raise ValueError(
+                f"label {top} is out of range for {len(class_names)} class_names; ids must lie in "
+                f"[0, {len(class_names)})"
+            )
+        names = list(class_names)
+    else:
+        names = [str(k) for k in range(num if num is not None else top + 1)]
+    return y.astype(np.int32), names
+
+
 # --------------------------------------------------------------------------- shared tensor ops
 
 
@@ -136,7 +231,7 @@ def _finish(ds, n, batch_size, repeat, drop_remainder, what):
 # --------------------------------------------------------------------------- folders
 
 
-def _scan_folder(folder):
+def _scan_folder(folder, rel_to=None):
     from PIL import Image
 
     readable, modes = [], []
@@ -150,7 +245,7 @@ def _scan_folder(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             path = os.path.join(root, name)
-            rel = os.path.relpath(path, folder)
+            rel = os.path.relpath(path, rel_to or folder)
             if name.startswith("."):
                 skip("hidden", rel)
                 continue
@@ -176,9 +271,61 @@ def _skip_summary(skipped):
     return ", ".join(parts)
 
 
-def _from_folder(folder, size, batch_size, channels, shuffle, seed, repeat, crop, drop_remainder):
+def _class_folders(folder, class_names):
+    """The class sub-folders, by Keras's rule (``image_dataset_from_directory``, labels="inferred"):
+    every non-hidden sub-folder of the top level, sorted by name, or ``class_names`` in its order."""
+    found = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)) and not d.startswith("."))
+    if class_names is not None:
+        missing = [c for c in class_names if c not in found]
+        if missing:
+            raise ValueError(
+                f"class_names {missing} are not sub-folders of {folder!r} (found {found}); "
+                "name existing sub-folders or drop class_names"
+            )
+        found = list(class_names)
+    # Keras ignores images lying directly in the folder; a conditional model would silently lose them
+    # (unless class_names picked the classes on purpose).
+    loose = [] if class_names is not None else sorted(
+        f for f in os.listdir(folder)
+        if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(folder, f))
+    )
+    if loose:
+        raise ValueError(
+            f"labels=True takes class ids from sub-folder names, but {folder!r} has {len(loose)} images directly "
+            f"in it (e.g. {loose[0]}): move each image into a sub-folder named after its class "
+            f"({os.path.join(folder, '<class>', loose[0])}), or pass labels=False"
+        )
+    if len(found) < 2:
+        listed = f" ({', '.join(map(repr, found))})" if found else ""
+        raise ValueError(
+            f"a conditional recipe needs at least two class sub-folders; found {len(found)}{listed} in {folder!r}: "
+            f"put each class's images in its own sub-folder ({os.path.join(folder, '<class>')}/...), "
+            "or pass labels=False"
+        )
+    return found
+
+
+def _from_folder(folder, size, batch_size, channels, shuffle, seed, repeat, crop, drop_remainder, labels,
+                 class_names):
     tf = _tf()
-    paths, modes, skipped = _scan_folder(folder)
+    if labels:
+        names = _class_folders(folder, class_names)
+        paths, modes, ids, skipped, empty = [], [], [], {}, []
+        for k, name in enumerate(names):
+            p, m, s = _scan_folder(os.path.join(folder, name), rel_to=folder)
+            paths += p
+            modes += m
+            ids += [k] * len(p)
+            for reason, (count, example) in s.items():
+                entry = skipped.setdefault(reason, [0, example])
+                entry[0] += count
+            if not p:
+                empty.append(f"{name!r} (id {k})")
+    else:
+        if class_names is not None:
+            raise ValueError("class_names needs labels=True")
+        names, empty = None, []
+        paths, modes, skipped = _scan_folder(folder)
     n_skipped = sum(count for count, _ in skipped.values())
     if not paths:
         detail = f": {_skip_summary(skipped)}" if skipped else ""
@@ -189,6 +336,8 @@ def _from_folder(folder, size, batch_size, channels, shuffle, seed, repeat, crop
     if skipped:
         logger.warning("images(%r): skipped %d of %d files: %s", folder, n_skipped, n_skipped + len(paths),
                        _skip_summary(skipped))
+    if empty:  # kept as classes, as Keras does, so the ids still match the folder order
+        logger.warning("images(%r): class sub-folders with no readable image: %s", folder, ", ".join(empty))
     if channels is None:
         channels = 1 if all(m in _GRAY_MODES for m in modes) else 3
 
@@ -201,14 +350,20 @@ def _from_folder(folder, size, batch_size, channels, shuffle, seed, repeat, crop
         img.set_shape([size[0], size[1], channels])
         return img / 127.5 - 1.0
 
-    ds = tf.data.Dataset.from_tensor_slices(tf.constant(paths))
+    if labels:
+        ds = tf.data.Dataset.from_tensor_slices((tf.constant(paths), tf.constant(ids, tf.int32)))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices(tf.constant(paths))
     if shuffle:
         ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    if labels:
+        ds = ds.map(lambda path, y: (load(path), y), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
     # A file whose header looked fine but whose data is damaged is skipped with a warning.
     ds = ds.ignore_errors(log_warning=True)
     ds = _finish(ds, len(paths), batch_size, repeat, drop_remainder, f"folder {folder!r}")
-    return ds.batch(batch_size, drop_remainder=drop_remainder)
+    return ds.batch(batch_size, drop_remainder=drop_remainder), names
 
 
 # --------------------------------------------------------------------------- numpy arrays
@@ -239,7 +394,7 @@ def _array_scale(arr):
     )
 
 
-def _from_array(arr, size, batch_size, channels, shuffle, seed, repeat, crop, drop_remainder):
+def _from_array(arr, size, batch_size, channels, shuffle, seed, repeat, crop, drop_remainder, y, class_names):
     tf = _tf()
     arr = np.asarray(arr)
     if arr.ndim == 3:
@@ -252,9 +407,15 @@ def _from_array(arr, size, batch_size, channels, shuffle, seed, repeat, crop, dr
     if n == 0 or h == 0 or w == 0:
         raise ValueError(f"image array is empty (shape {arr.shape})")
     kind, scale = _array_scale(arr)
+    names = None
+    if y is not None:
+        y, names = _check_labels(y, n, class_names)
+    elif class_names is not None:
+        raise ValueError("class_names needs labels: pass the images as (x, y)")
     want = channels if channels is not None else (1 if have == 1 else 3)
     logger.debug("images(): array of shape %s read as %s", arr.shape, kind)
     data = tf.convert_to_tensor(arr)
+    ids = None if y is None else tf.convert_to_tensor(y)
 
     def gather(idx):
         x = tf.cast(tf.gather(data, idx), tf.float32)
@@ -267,14 +428,14 @@ def _from_array(arr, size, batch_size, channels, shuffle, seed, repeat, crop, dr
             x = _fit(x, size, crop)
         x = x / 127.5 - 1.0
         x.set_shape([None, size[0], size[1], want])
-        return x
+        return x if ids is None else (x, tf.gather(ids, idx))
 
     ds = tf.data.Dataset.range(n)
     if shuffle:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
     ds = _finish(ds, n, batch_size, repeat, drop_remainder, "the array")
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE), names
 
 
 # --------------------------------------------------------------------------- TFDS
@@ -293,8 +454,25 @@ def _parse_tfds_spec(spec):
     return name, split or "train"
 
 
-def _from_tfds(spec, size, batch_size, channels, shuffle, seed, repeat, crop, drop_remainder):
+def _tfds_label_key(spec, info, tfds):
+    """The class-label feature: a ClassLabel among the supervised keys, else one named ``label``."""
+    features = info.features
+    supervised = info.supervised_keys if isinstance(info.supervised_keys, (tuple, list)) else ()
+    for k in [*[k for k in supervised if isinstance(k, str)], "label"]:
+        if k in features and isinstance(features[k], tfds.features.ClassLabel):
+            return k
+    kinds = ", ".join(f"{k}: {type(f).__name__}" for k, f in features.items())
+    raise ValueError(
+        f"{spec!r} has no class-label feature (a ClassLabel; its features are {kinds}): pass labels=False "
+        "(an unconditional recipe), or choose a dataset with class labels"
+    )
+
+
+def _from_tfds(spec, size, batch_size, channels, shuffle, seed, repeat, crop, drop_remainder, labels,
+               class_names):
     tf = _tf()
+    if class_names is not None:
+        raise ValueError(f"class_names applies to folders and arrays; {spec!r} names its own classes")
     name, split = _parse_tfds_spec(spec)
     try:
         import tensorflow_datasets as tfds
@@ -320,27 +498,56 @@ def _from_tfds(spec, size, batch_size, channels, shuffle, seed, repeat, crop, dr
     native = features[key].shape[-1]
     have = native if native in (1, 3, 4) else 3
     want = channels if channels is not None else (1 if have == 1 else 3)
+    label_key = _tfds_label_key(spec, info, tfds) if labels else None
+    names = list(features[label_key].names) if label_key else None
 
     def extract(example):
+        if label_key:
+            return example[key], tf.cast(example[label_key], tf.int32)
         return example[key]
 
-    def process(img):
+    def process(img, y=None):
         img = tf.cast(img, tf.float32)
         if native not in (1, 3, 4):
             img = img[..., :1] if img.shape[-1] == 1 else img[..., :3]
         img = _fit(_convert_channels(img, have, want), size, crop)
         img.set_shape([size[0], size[1], want])
-        return img / 127.5 - 1.0
+        img = img / 127.5 - 1.0
+        return img if y is None else (img, y)
 
     ds = ds.map(extract, num_parallel_calls=tf.data.AUTOTUNE)
     if shuffle:
         ds = ds.shuffle(_TFDS_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(process, num_parallel_calls=tf.data.AUTOTUNE)
     ds = _finish(ds, None, batch_size, repeat, drop_remainder, spec)
-    return ds.batch(batch_size, drop_remainder=drop_remainder)
+    return ds.batch(batch_size, drop_remainder=drop_remainder), names
 
 
 # --------------------------------------------------------------------------- public entry point
+
+
+def _split_pair(source, labels):
+    """(x, y) from an ``(x, y)`` pair or a mapping with "x" (and "y"); y is None when unlabelled."""
+    if isinstance(source, Mapping):
+        if "x" not in source:
+            raise ValueError(
+                f"a mapping of arrays (e.g. an .npz file) needs an 'x' entry with the images (and 'y' with the "
+                f"labels); found {sorted(source)}"
+            )
+        x, y = source["x"], (source["y"] if "y" in source else None)
+        missing = "has no 'y' entry"
+    else:
+        if len(source) != 2:
+            raise ValueError(
+                f"a tuple source must be (images, labels), got {len(source)} items; pass one array for images only"
+            )
+        x, y = source
+        missing = "has labels None"
+    if labels is False:
+        return x, None  # asked for images only: the labels stay out of the batches
+    if y is None and labels:
+        raise ValueError(f"labels=True but the source {missing}: pass (x, y) or {{'x': x, 'y': y}} with class ids")
+    return x, y
 
 
 def images(
@@ -354,8 +561,11 @@ def images(
     repeat=False,
     crop="center",
     drop_remainder=True,
+    labels=None,
+    class_names=None,
 ):
-    """Return a ``tf.data.Dataset`` of float32 NHWC image batches in ``[-1, 1]``.
+    """Return a ``tf.data.Dataset`` of float32 NHWC image batches in ``[-1, 1]``,
+    or of ``(images, labels)`` batches (int32 class ids ``(B,)``) when labelled.
 
     ``path_or_spec`` is one of:
 
@@ -363,13 +573,23 @@ def images(
       (hidden files and folders are ignored; GIFs give their first frame; alpha is
       dropped). Unreadable files are skipped with a warning; a folder with no
       readable image is an error that counts the skipped files and says why.
+      With ``labels=True`` each top-level sub-folder is a class: sorted by name
+      and numbered 0..K-1 exactly as ``keras.utils.image_dataset_from_directory``
+      does; there must be at least two and no images directly in the folder.
     * a numpy array ``(N, H, W)`` or ``(N, H, W, C)`` (C in 1, 3, 4). Its range is
       detected: ``uint8`` (or another integer type) is read as ``[0, 255]``; a float
       array with no value below 0 as ``[0, 1]``, otherwise as ``[-1, 1]``. Anything
       else (e.g. floats in ``[0, 255]``) is an error naming the range found.
+    * a labelled pair ``(x, y)`` or a mapping ``{"x": x, "y": y}`` (such as
+      ``np.load("data.npz")``): ``y`` holds ``N`` class ids (integers, or floats
+      that are whole numbers) or one-hot rows ``(N, K)``. There are
+      ``max(y) + 1`` classes (named "0", "1", ...) unless ``class_names`` says.
     * ``"tfds:<name>[:split]"`` (split defaults to ``train``, e.g.
       ``"tfds:cifar10:test"``): the first image feature of a TensorFlow Datasets
-      dataset (needs ``tensorflow-datasets``; data comes from ``TFDS_DATA_DIR``).
+      dataset (needs ``tensorflow-datasets``; data comes from ``TFDS_DATA_DIR``);
+      its labels are its ClassLabel feature (a supervised key, else ``label``).
+    * ``"builtin:digits"``: scikit-learn's 8x8 digits (see ``ganzoo.data.builtin``);
+      its labels are the digits 0-9.
 
     ``resolution`` is an int (square) or ``(height, width)``; other sizes follow
     ``crop`` ("center", "pad" or "stretch", see the module docstring).
@@ -378,33 +598,66 @@ def images(
     with ``seed``. ``repeat=True`` makes the dataset infinite (pass
     ``steps_per_epoch`` to ``fit``).
 
+    ``labels``: True yields ``(images, labels)`` batches, False images only, and
+    None (the default) labels only for an ``(x, y)`` pair or a mapping holding
+    ``"y"``. ``class_names`` (list of str) picks and orders a folder's class
+    sub-folders (as Keras's ``class_names``), or names an array's classes (its
+    length is the number of classes). The returned dataset's ``class_names``
+    attribute lists the class names (``len(ds.class_names)`` is the number of
+    classes, to check against a conditional model's ``num_classes``); it is
+    None when unlabelled. Like any attribute it does not survive
+    ``ds.repeat()``, ``ds.map()`` and so on: read it first.
+
     Example:
         >>> ds = images("data/faces", 64, batch_size=32, seed=0)            # doctest: +SKIP
         >>> ds = images("tfds:mnist", 32, batch_size=64, channels=1)        # doctest: +SKIP
         >>> gan.fit(ds, epochs=10)                                          # doctest: +SKIP
+        >>> ds = images("data/animals", 64, batch_size=32, labels=True)     # doctest: +SKIP
+        >>> ds.class_names                                                  # doctest: +SKIP
+        ['cat', 'dog', 'fox']
+        >>> cgan.fit(ds, epochs=10)                   # batches are (images, labels)  # doctest: +SKIP
     """
     size = _check_size(resolution)
     _check_args(batch_size, channels, crop, seed)
+    labels, class_names = _check_label_args(labels, class_names)
     batch_size = int(batch_size)
     args = (size, batch_size, channels, bool(shuffle), None if seed is None else int(seed), bool(repeat), crop,
             bool(drop_remainder))
     if isinstance(path_or_spec, (str, os.PathLike)):
         target = os.fspath(path_or_spec)
         if isinstance(target, str) and target.startswith("tfds:"):
-            ds = _from_tfds(target, *args)
+            ds, names = _from_tfds(target, *args, bool(labels), class_names)
+        elif isinstance(target, str) and target.startswith("builtin:"):
+            from ganzoo.data import builtin
+
+            if class_names is not None:
+                raise ValueError(f"class_names applies to folders and arrays; {target!r} names its own classes")
+            name = target.split(":", 1)[1]
+            # Loaded at the longer side; a non-square resolution is then cropped like any array.
+            x = builtin.load(name, max(size), labels=bool(labels))
+            x, y = x if labels else (x, None)
+            ds, names = _from_array(x, *args, y, builtin.class_names(name) if labels else None)
         elif os.path.isdir(target):
-            ds = _from_folder(target, *args)
+            ds, names = _from_folder(target, *args, bool(labels), class_names)
         elif os.path.exists(target):
             raise ValueError(f"{target!r} is a file; pass the folder that contains the images")
         else:
             raise FileNotFoundError(
                 f"image folder {target!r} does not exist (for TensorFlow Datasets use 'tfds:<name>[:split]')"
             )
+    elif isinstance(path_or_spec, (tuple, Mapping)):
+        x, y = _split_pair(path_or_spec, labels)
+        ds, names = _from_array(np.asarray(x), *args, y, class_names)
     elif isinstance(path_or_spec, np.ndarray) or hasattr(path_or_spec, "__array__"):
-        ds = _from_array(np.asarray(path_or_spec), *args)
+        if labels:
+            raise ValueError("labels=True needs class ids with the array: pass (x, y) or {'x': x, 'y': y}")
+        ds, names = _from_array(np.asarray(path_or_spec), *args, None, class_names)
     else:
         raise TypeError(
-            "images() takes an image folder path, a numpy array or 'tfds:<name>[:split]', "
-            f"got {type(path_or_spec).__name__}"
+            "images() takes an image folder path, a numpy array, an (x, y) pair, 'tfds:<name>[:split]' or "
+            f"'builtin:<name>', got {type(path_or_spec).__name__}"
         )
-    return ds.prefetch(_tf().data.AUTOTUNE)
+    ds = ds.prefetch(_tf().data.AUTOTUNE)
+    # Keras's image_dataset_from_directory exposes its classes the same way.
+    ds.class_names = names
+    return ds

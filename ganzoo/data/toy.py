@@ -48,12 +48,18 @@ def grid_centers(size=5, spacing=2.0):
     return np.array(list(itertools.product(axis, axis)), dtype=np.float32)
 
 
-def sample_mixture(n, centers, std, seed=None):
+def sample_mixture(n, centers, std, seed=None, labels=False):
     """``n`` draws from the equal-weight mixture of ``N(center, std^2 I)``.
+
+    With ``labels=True`` also returns each draw's mode as int32 class ids
+    ``(n,)`` (mode ``k`` is ``centers[k]``); the points are the same either way.
 
     Example:
         >>> sample_mixture(3, np.zeros((2, 2)), 0.1, seed=0).shape
         (3, 2)
+        >>> x, modes = sample_mixture(3, np.zeros((2, 2)), 0.1, seed=0, labels=True)
+        >>> modes.dtype.name
+        'int32'
     """
     _check("n", n, 0, integer=True)
     if not std >= 0:
@@ -62,7 +68,8 @@ def sample_mixture(n, centers, std, seed=None):
     rng = np.random.default_rng(seed)
     modes = rng.integers(len(centers), size=int(n))
     noise = rng.standard_normal((int(n), centers.shape[1]))
-    return (centers[modes] + std * noise).astype(np.float32)
+    points = (centers[modes] + std * noise).astype(np.float32)
+    return (points, modes.astype(np.int32)) if labels else points
 
 
 def ring(n, num_modes=8, radius=1.0, std=0.01, seed=None):
@@ -99,9 +106,9 @@ class ToySpec:
     centers: np.ndarray
     std: float
 
-    def sample(self, n, seed=None):
-        """``n`` float32 samples ``(n, 2)`` from the mixture."""
-        return sample_mixture(n, self.centers, self.std, seed)
+    def sample(self, n, seed=None, labels=False):
+        """``n`` float32 samples ``(n, 2)`` from the mixture (and their int32 modes with ``labels``)."""
+        return sample_mixture(n, self.centers, self.std, seed, labels=labels)
 
 
 def toy_spec(name, **kwargs):

@@ -1,4 +1,4 @@
-"""The adversarial training engine: `GAN`, objectives, penalties, autodiff.
+"""The adversarial training engine: `GAN`, phases, objectives, penalties, sampling.
 
 Example:
     >>> from ganzoo.engine import GAN, objectives, penalties
@@ -8,5 +8,6 @@ Example:
 
 from ganzoo.engine import latents, objectives, penalties
 from ganzoo.engine.gan import GAN
+from ganzoo.engine.phases import Phase
 
-__all__ = ["GAN", "latents", "objectives", "penalties"]
+__all__ = ["GAN", "Phase", "latents", "objectives", "penalties"]

@@ -17,8 +17,8 @@ class-conditional model, `{"x", "y"}`; fakes are dicts too (`sample_fakes`):
 `{"x", "z"}` (+ `"y"`). D answers with a dict (`discriminate`): `logits`
 always, `features` / `class_logits` when the network has them. A family
 declares its networks (`network_names`), batch keys, losses and phases;
-it never copies the loop. `ganzoo.engine.autodiff` holds the only
-backend-specific code the step needs.
+it never copies the loop. `ganzoo.backend` holds the only backend-specific
+code the step needs.
 
 Example:
     >>> gan = GAN(generator, discriminator, latent_dim=64,
@@ -37,7 +37,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from ganzoo.engine import autodiff, multiworker_tf, registry
+from ganzoo import backend
+from ganzoo.engine import registry
 from ganzoo.engine import objectives as objectives_lib
 from ganzoo.engine import penalties as penalties_lib
 from ganzoo.engine.phases import Phase, check_schedule
@@ -135,6 +136,11 @@ def _optimizer(identifier, default):
 def _optimizer_attribute(name):
     # Stable weight-file paths: the two classic optimizers keep their names.
     return {"generator": "g_optimizer", "discriminator": "d_optimizer"}.get(name, f"{name}_optimizer")
+
+
+def _has_dataset_structure(x):
+    # tf.data.Dataset without importing TensorFlow here (the engine is backend-neutral).
+    return hasattr(x, "element_spec") and hasattr(x, "cardinality")
 
 
 def _is_int_dtype(x):
@@ -468,7 +474,7 @@ class GAN(LatentSamplingMixin, keras.Model):
         return self._replica_slice(keras.random.uniform, shape)
 
     def _replica_slice(self, draw, shape):
-        replicas, replica_id = autodiff.replica_info()
+        replicas, replica_id = backend.replica_info()
         if replicas == 1:
             return draw(tuple(shape), seed=self.seed_generator)
         batch, rest = shape[0], tuple(shape[1:])
@@ -544,7 +550,7 @@ class GAN(LatentSamplingMixin, keras.Model):
         """D's scores for `x` (what penalties differentiate, labels held fixed).
 
         Example:
-            >>> _, g = autodiff.input_grad(gan.discriminator_logits, x)
+            >>> _, g = backend.input_grad(gan.discriminator_logits, x)
         """
         return self.discriminate(x, y, training=training)["logits"]
 
@@ -587,23 +593,7 @@ class GAN(LatentSamplingMixin, keras.Model):
                 batch["y"] = y
         else:
             batch = {"x": x} if y is None else {"x": x, "y": y}
-        keys = self.batch_keys()
-        extra = [k for k in batch if k not in keys]
-        missing = [k for k in keys if k not in batch]
-        if "y" in extra and not self.num_classes:
-            raise ValueError(
-                "The data has labels but this GAN is unconditional (num_classes=0): build it with "
-                "num_classes=K to train a class-conditional model, or pass images only."
-            )
-        if "y" in missing:
-            raise ValueError(
-                f"This GAN is class-conditional (num_classes={self.num_classes}) but the data has no labels: "
-                "pass fit(x, y), a dataset of (images, labels), or ganzoo.data.images(..., labels=True)."
-            )
-        if extra or missing:
-            raise ValueError(
-                f"{type(self).__name__} reads batches with keys {list(keys)}; got {sorted(batch)}."
-            )
+        self.unpack_keys_check(set(batch))
         return self.check_batch(batch)
 
     def check_batch(self, batch):
@@ -745,7 +735,7 @@ class GAN(LatentSamplingMixin, keras.Model):
         """
 
         def hook(real, fake, logs):
-            autodiff.cond(
+            backend.cond(
                 ops.equal(self.step_counter.value % constraint.every, 0),
                 lambda: constraint.apply(self.discriminator.trainable_variables),
             )
@@ -763,7 +753,7 @@ class GAN(LatentSamplingMixin, keras.Model):
         # The half-life of an EMA counts images of the global batch (this
         # replica's batch times the replica count under data parallelism).
         batch_size = self.batch_size_of(real)
-        decay = self.ema_decay_at(batch_size * autodiff.replica_info()[0])
+        decay = self.ema_decay_at(batch_size * backend.replica_info()[0])
         for ema, v in zip(self.ema_weights, self.generator.trainable_variables):
             ema.assign(ema.value + (1.0 - decay) * (ops.cast(v.value, ema.dtype) - ema.value))
 
@@ -783,7 +773,7 @@ class GAN(LatentSamplingMixin, keras.Model):
         for _ in range(phase.repeat):
             fake = None
             if phase.fakes == "detached":
-                with autodiff.no_grad():
+                with backend.no_grad():
                     fake = self.sample_fakes(real)
                 fake = keras.tree.map_structure(ops.stop_gradient, fake)
             logs = {}
@@ -801,7 +791,7 @@ class GAN(LatentSamplingMixin, keras.Model):
                         logs[phase.total_log] = loss
                     return loss, (logs, fake)
 
-                _, (logs, fake), grads = autodiff.value_and_grad(loss_fn, variables)
+                _, (logs, fake), grads = backend.value_and_grad(loss_fn, variables)
                 optimizer.apply(grads, variables)
             for hook in phase.after:
                 hook(real, fake, logs)
@@ -815,7 +805,7 @@ class GAN(LatentSamplingMixin, keras.Model):
         for phase in self.schedule:
             run = functools.partial(self._run_phase, phase, real)
             if phase.every > 1:
-                autodiff.cond(ops.equal(step % phase.every, 0), run)
+                backend.cond(ops.equal(step % phase.every, 0), run)
             else:
                 run()
         self.step_counter.assign_add(1)
@@ -828,7 +818,7 @@ class GAN(LatentSamplingMixin, keras.Model):
         Keras calls `train_step(data)` on TensorFlow and PyTorch and
         `train_step(state, data)` on JAX; both run the same phases.
         """
-        return autodiff.train_step(self, self._train_step, *args)
+        return backend.train_step(self, self._train_step, *args)
 
     def fit(self, *args, callbacks=None, **kwargs):
         """`keras.Model.fit`, plus a guard that stops on non-finite losses.
@@ -842,22 +832,73 @@ class GAN(LatentSamplingMixin, keras.Model):
         """
         x = kwargs.get("x", args[0] if args else None)
         y = kwargs.get("y", args[1] if len(args) > 1 else None)
-        if isinstance(y, np.ndarray) or isinstance(x, np.ndarray) and y is not None:
-            if not self.num_classes:
-                raise ValueError(
-                    "fit() got labels y but this GAN is unconditional (num_classes=0): build it with "
-                    "num_classes=K to train a class-conditional model, or call fit(x) without y."
-                )
-            y_np = np.asarray(y)
-            if y_np.ndim == 2 and y_np.shape[1] == 1:
-                y_np = y_np[:, 0]
-            check_labels(y_np if y_np.ndim == 1 else y_np, None, self.num_classes)
+        self.check_fit_data(x, y)
         callbacks = list(callbacks or [])
         if not any(isinstance(c, _NonFiniteGuard) for c in callbacks):
             callbacks.append(_NonFiniteGuard())
-        if multiworker_tf.active(self):  # Keras's fit fails there (keras-team/keras#20585)
-            return multiworker_tf.fit(self, *args, callbacks=callbacks, **kwargs)
+        custom = backend.custom_fit(self)  # TF multi-worker: Keras's fit fails there (keras-team/keras#20585)
+        if custom is not None:
+            return custom(*args, callbacks=callbacks, **kwargs)
         return super().fit(*args, callbacks=callbacks, **kwargs)
+
+    def check_fit_data(self, x, y=None):
+        """Check what `fit` was given before Keras takes over the variables.
+
+        Numpy labels must be integer ids in range; a conditional model needs
+        labels and an unconditional one refuses them. For a `tf.data.Dataset`
+        the element structure is checked. (Errors raised inside a compiled
+        step would leave a JAX model's variables unusable.)
+
+        Example:
+            >>> cgan.check_fit_data(images, labels)
+        """
+        if _has_dataset_structure(x):
+            spec = x.element_spec
+            if isinstance(spec, dict):
+                keys = set(spec)
+            elif isinstance(spec, (tuple, list)):
+                keys = {"x", "y"} if len(spec) >= 2 and spec[1] is not None else {"x"}
+            else:
+                keys = {"x"}
+            self.unpack_keys_check(keys)
+            return
+        if isinstance(x, dict):
+            keys = set(x) | ({"y"} if y is not None else set())
+        elif hasattr(x, "shape"):  # arrays and tensors
+            keys = {"x", "y"} if y is not None else {"x"}
+        else:
+            return  # generators / PyDatasets: checked when the first batch is traced
+        self.unpack_keys_check(keys)
+        if y is None:
+            return
+        y_np = np.asarray(y)
+        if y_np.ndim == 2 and y_np.shape[1] == 1:
+            y_np = y_np[:, 0]
+        if y_np.ndim != 1:
+            raise ValueError(
+                f"Labels must be class ids of shape (N,), got shape {y_np.shape}; one-hot labels: pass y.argmax(-1)."
+            )
+        check_labels(y_np, None, self.num_classes)
+
+    def unpack_keys_check(self, keys):
+        """Raise the one-line error `unpack_batch` would for a batch with these keys.
+
+        Example:
+            >>> gan.unpack_keys_check({"x"})
+        """
+        wanted = set(self.batch_keys())
+        if "y" in keys and "y" not in wanted and not self.num_classes:
+            raise ValueError(
+                "The data has labels but this GAN is unconditional (num_classes=0): build it with "
+                "num_classes=K to train a class-conditional model, or pass images only."
+            )
+        if "y" in wanted and "y" not in keys:
+            raise ValueError(
+                f"This GAN is class-conditional (num_classes={self.num_classes}) but the data has no labels: "
+                "pass fit(x, y), a dataset of (images, labels), or ganzoo.data.images(..., labels=True)."
+            )
+        if keys != wanted:
+            raise ValueError(f"{type(self).__name__} reads batches with keys {sorted(wanted)}; got {sorted(keys)}.")
 
     # -------------------------------------------------------------- sampling
     def call(self, z, y=None, training=False):

@@ -23,7 +23,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from ganzoo.engine import autodiff, registry
+from ganzoo import backend
+from ganzoo.engine import registry
 
 _EPS = 1e-12  # inside sqrt: the norm's gradient is finite at g = 0
 
@@ -53,7 +54,7 @@ def critic_of(gan, labels):
     """`x -> D(x, labels)` logits: the function penalties differentiate (labels fixed).
 
     Example:
-        >>> _, g = autodiff.input_grad(critic_of(gan, real.get("y")), real["x"])
+        >>> _, g = backend.input_grad(critic_of(gan, real.get("y")), real["x"])
     """
     if labels is None:
         return gan.discriminator_logits
@@ -131,7 +132,7 @@ class GradientPenalty(Penalty):
         u = gan.random_uniform(_per_sample_shape(x))
         x_hat = x + u * (ops.cast(xf, x.dtype) - x)
         # Conditional D: interpolates are judged with the real labels.
-        _, g = autodiff.input_grad(critic_of(gan, real.get("y")), x_hat)
+        _, g = backend.input_grad(critic_of(gan, real.get("y")), x_hat)
         norm = ops.sqrt(_per_sample_sq_norm(g) + _EPS)
         gap = norm - self.target
         if self.one_sided:
@@ -168,7 +169,7 @@ class DRAGAN(Penalty):
         noise = gan.random_uniform(ops.shape(x))
         u = gan.random_uniform(_per_sample_shape(x))
         x_hat = x + u * ops.cast(self.c * std * noise, x.dtype)
-        _, g = autodiff.input_grad(critic_of(gan, real.get("y")), x_hat)
+        _, g = backend.input_grad(critic_of(gan, real.get("y")), x_hat)
         norm = ops.sqrt(_per_sample_sq_norm(g) + _EPS)
         return ops.mean(ops.square(norm - self.target))
 
@@ -201,7 +202,7 @@ class R1(Penalty):
     def __call__(self, gan, real, fake):
         batch = as_batch(self.points(as_batch(real), as_batch(fake)))
         x = ops.stop_gradient(batch["x"])
-        _, g = autodiff.input_grad(critic_of(gan, batch.get("y")), x)
+        _, g = backend.input_grad(critic_of(gan, batch.get("y")), x)
         return ops.mean(_per_sample_sq_norm(g))
 
     def get_config(self):
@@ -237,7 +238,7 @@ def path_lengths(synthesis, ws, noise):
         >>> lengths = path_lengths(G.synthesis, ws, noise)   # shape (N,)
     """
     axes = tuple(range(1, len(noise.shape)))
-    _, g = autodiff.input_grad(
+    _, g = backend.input_grad(
         lambda w: ops.sum(ops.cast(synthesis(w), "float32") * noise, axis=axes), ws
     )
     sq = ops.sum(ops.square(ops.cast(g, "float32")), axis=-1)

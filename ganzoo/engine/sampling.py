@@ -18,7 +18,7 @@ import numpy as np
 from keras import ops
 from keras.src.backend import compute_output_spec
 
-from ganzoo.engine import autodiff
+from ganzoo import backend
 from ganzoo.engine import latents as latents_lib
 
 
@@ -116,15 +116,13 @@ class LatentSamplingMixin:
             >>> with gan.sampling_scope(use_ema=True):
             ...     x = gan.generator(z)
         """
-        from ganzoo.distribute import local_value
-
         values = {id(v): v.value for v in self.generator.variables}
         if use_ema and self.ema_weights:
             for v, ema in zip(self.generator.trainable_variables, self.ema_weights):
                 values[id(v)] = ema.value
         # Multi-process JAX: sample with this process's copy of the weights, no collective.
         return keras.StatelessScope(
-            state_mapping=[(v, local_value(values[id(v)])) for v in self.generator.variables]
+            state_mapping=[(v, backend.local_value(values[id(v)])) for v in self.generator.variables]
         )
 
     def generate(self, n=None, *, seed=None, latents=None, labels=None, batch_size=256, use_ema=True):
@@ -167,7 +165,7 @@ class LatentSamplingMixin:
             stop = start + int(batch_size)
             z = ops.convert_to_tensor(latents[start:stop])
             yc = None if y is None else ops.convert_to_tensor(y[start:stop], "int32")
-            with autodiff.no_grad(), self.sampling_scope(use_ema):
+            with backend.no_grad(), self.sampling_scope(use_ema):
                 out = self.call_generator(z, yc, training=False)
             outputs.append(np.asarray(ops.convert_to_numpy(out), dtype="float32"))
         return np.concatenate(outputs, axis=0)

@@ -5,11 +5,12 @@ Example:
     >>> sn = SpectralNormalization(keras.layers.Dense(8))
 """
 
-from ganzoo.layers.minibatch import MinibatchDiscrimination, MinibatchStdDev
+from ganzoo.layers.minibatch import MinibatchDiscrimination, MinibatchStdLayer
 from ganzoo.layers.normalization import (
     DropReference,
     PrependReference,
     VirtualBatchNormalization,
 )
+from ganzoo.layers.pooling import GlobalSumPooling2D
 from ganzoo.layers.spectral_norm import SpectralNormalization
 from ganzoo.layers.sync_batchnorm import SyncBatchNormalization

@@ -1,62 +1,50 @@
 """Minibatch features that let a discriminator see sample diversity.
 
-``MinibatchStdDev`` is the Progressive GAN / StyleGAN2 layer (Karras et al.
-2018, arXiv 1710.10196; StyleGAN2-ADA ``MinibatchStdLayer``).
+``MinibatchStdLayer`` is the Progressive GAN / StyleGAN2 layer (Karras et al.
+2018, arXiv 1710.10196), with the semantics of stylegan2-ada-pytorch's
+``training/networks.py`` ``MinibatchStdLayer``.
 ``MinibatchDiscrimination`` is Salimans et al. 2016 (arXiv 1606.03498), Sec. 3.2.
 Both are channels-last and append features along the last axis.
+
+Example:
+    >>> import numpy as np
+    >>> tuple(MinibatchStdLayer(group_size=4)(np.zeros((8, 4, 4, 16), "float32")).shape)
+    (8, 4, 4, 17)
 """
 
 import keras
 from keras import ops
 
 
-def _group_size(n, group_size):
-    """Largest divisor of ``n`` that is <= ``group_size`` (``n`` if None).
-
-    ``n`` is a Python int (JAX, torch, eager TF) or a scalar tensor (a TF graph
-    traced with an unknown batch size); the tensor branch computes the same rule.
-    """
-    if group_size is None:
-        return n
-    if isinstance(n, int):
-        if n == 0:
-            return 1
-        return max(g for g in range(1, min(group_size, n) + 1) if n % g == 0)
-    candidates = ops.arange(1, group_size + 1, dtype="int32")
-    n = ops.cast(n, "int32")
-    divides = ops.logical_and(ops.equal(ops.mod(n, candidates), 0), candidates <= n)
-    return ops.max(ops.where(divides, candidates, ops.ones_like(candidates)))
-
-
 @keras.saving.register_keras_serializable(package="ganzoo")
-class MinibatchStdDev(keras.layers.Layer):
-    """Appends the average standard deviation over a group of samples.
+class MinibatchStdLayer(keras.layers.Layer):
+    """Appends the average standard deviation over a group of samples (NVIDIA semantics).
 
-    The batch of ``N`` samples is split into groups of ``G`` samples (sample
-    ``i`` belongs to group ``i mod (N / G)``, the StyleGAN2 layout) and the
-    channels into ``num_channels`` slices. For each group and slice, the
-    standard deviation of every feature over the group's ``G`` samples is
-    averaged over the slice's channels and all spatial positions; that value is
-    appended as a new constant channel to every sample of the group.
+    The batch of ``N`` samples is split into groups of ``G = min(group_size, N)``
+    samples, sample ``i`` belonging to group ``i mod (N / G)`` (NVIDIA's
+    ``x.reshape(G, -1, ...)``), and the channels into ``num_channels``
+    contiguous slices ``F``. For each group and slice, the standard deviation
+    of every feature over the group's ``G`` samples (``sqrt(var + 1e-8)``) is
+    averaged over the slice's channels and all spatial positions; those ``F``
+    values are tiled over the group and the positions and appended as channels.
 
-    ``G = min(group_size, N)`` when that divides ``N`` (StyleGAN2-ADA asserts
-    it does). Otherwise ``G`` is the largest divisor of ``N`` below
-    ``group_size``, so any batch size works (e.g. ``N = 6`` with
-    ``group_size=4`` uses ``G = 3``; a prime ``N`` larger than ``group_size``
-    gives ``G = 1`` and a near-zero feature: keep ``N`` divisible).
-    ``group_size=None`` uses the whole batch as one group.
-
-    Input rank 2 ``(N, C)`` gives ``(N, C + num_channels)``; rank 4 NHWC
-    ``(N, H, W, C)`` gives ``(N, H, W, C + num_channels)`` (any rank >= 2 works).
+    ``N`` must be divisible by ``G`` (NVIDIA's reshape requires it); a batch
+    that is not raises a ValueError. ``group_size=None`` uses the whole batch as
+    one group. Input ``(N, ..., C)`` of any rank >= 2 gives
+    ``(N, ..., C + num_channels)``: NHWC feature maps (StyleGAN2's epilogue) or
+    dense features. The statistic is computed in float32 (the 1e-8 would vanish
+    in bfloat16) and cast back to the input's dtype.
 
     Args:
-        group_size: samples per group (4 in Progressive GAN and StyleGAN2).
-        num_channels: number of appended features; must divide ``C``.
+        group_size: samples per group (4 in Progressive GAN and StyleGAN2
+            config F; `None`: the whole batch).
+        num_channels: ``F``, the number of appended features; must divide ``C``.
 
     Example:
-        >>> layer = MinibatchStdDev(group_size=4)
-        >>> tuple(layer(np.zeros((8, 4, 4, 16))).shape)
-        (8, 4, 4, 17)
+        >>> import numpy as np
+        >>> layer = MinibatchStdLayer(group_size=4, num_channels=2)
+        >>> tuple(layer(np.zeros((8, 4, 4, 16), "float32")).shape)
+        (8, 4, 4, 18)
     """
 
     def __init__(self, group_size=4, num_channels=1, **kwargs):
@@ -71,7 +59,7 @@ class MinibatchStdDev(keras.layers.Layer):
     def build(self, input_shape):
         if len(input_shape) < 2:
             raise ValueError(
-                f"MinibatchStdDev needs input of rank >= 2 (N, ..., C), got shape {input_shape}."
+                f"MinibatchStdLayer needs input of rank >= 2 (N, ..., C), got shape {input_shape}."
             )
         channels = input_shape[-1]
         if channels is None or channels % self.num_channels:
@@ -83,21 +71,29 @@ class MinibatchStdDev(keras.layers.Layer):
 
     def call(self, inputs):
         x = inputs
-        shape = ops.shape(x)
-        n_total = shape[0]
-        groups = _group_size(n_total, self.group_size)
+        spatial = tuple(int(d) for d in x.shape[1:-1])
+        n = ops.shape(x)[0]
+        if self.group_size is None:
+            g = n
+        elif isinstance(n, int):
+            g = min(self.group_size, n)
+            if n % g:
+                raise ValueError(
+                    f"batch size {n} must be divisible by the mbstd group size {g} "
+                    f"(min(group_size={self.group_size}, N)); use a batch size divisible by it."
+                )
+        else:  # a TF graph traced with an unknown batch size
+            g = ops.minimum(self.group_size, n)
         f = self.num_channels
         c = x.shape[-1] // f
-        # (G, n*spatial*C): row g holds the g-th member of every group.
-        y = ops.reshape(x, (groups, -1))
-        y = y - ops.mean(y, axis=0, keepdims=True)
-        y = ops.sqrt(ops.mean(ops.square(y), axis=0) + 1e-8)
-        y = ops.reshape(y, (n_total // groups, -1, f, c))
-        y = ops.mean(y, axis=(1, 3))  # (n, F): one value per group and slice
-        y = ops.tile(y, (groups, 1))  # sample i gets group i mod n
-        y = ops.reshape(y, (-1,) + (1,) * (len(x.shape) - 2) + (f,))
-        y = ops.cast(y, x.dtype) * ops.ones_like(x[..., :1])
-        return ops.concatenate([x, y], axis=-1)
+        # (G, n, *spatial, F, c): axis 0 holds the G members of each of the n groups.
+        y = ops.reshape(ops.cast(x, "float32"), (g, -1) + spatial + (f, c))
+        y = y - ops.mean(y, axis=0)
+        y = ops.sqrt(ops.mean(ops.square(y), axis=0) + 1e-8)  # (n, *spatial, F, c)
+        y = ops.mean(y, axis=tuple(range(1, len(spatial) + 1)) + (len(spatial) + 2,))  # (n, F)
+        y = ops.reshape(y, (-1,) + (1,) * len(spatial) + (f,))
+        y = ops.tile(y, (g,) + spatial + (1,))  # sample i gets group i mod n
+        return ops.concatenate([x, ops.cast(y, x.dtype)], axis=-1)
 
     def compute_output_shape(self, input_shape):
         channels = None if input_shape[-1] is None else input_shape[-1] + self.num_channels
@@ -128,6 +124,7 @@ class MinibatchDiscrimination(keras.layers.Layer):
         kernel_initializer: initializer of ``T`` (paper code: normal, std 0.05).
 
     Example:
+        >>> import numpy as np
         >>> layer = MinibatchDiscrimination(num_kernels=5, kernel_dim=3)
         >>> tuple(layer(np.zeros((8, 16))).shape)
         (8, 21)

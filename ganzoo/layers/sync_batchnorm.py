@@ -41,7 +41,7 @@ Example:
 import keras
 from keras import ops
 
-from ganzoo.engine import autodiff
+from ganzoo import backend
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
@@ -64,7 +64,7 @@ class SyncBatchNormalization(keras.layers.BatchNormalization):
 
     def __init__(self, *args, **kwargs):
         kwargs.pop("synchronized", None)  # implied; Keras accepts True on TF only
-        super().__init__(*args, synchronized=keras.backend.backend() == "tensorflow", **kwargs)
+        super().__init__(*args, synchronized=backend.SYNCHRONIZED_BATCHNORM, **kwargs)
 
     def get_config(self):
         config = super().get_config()
@@ -72,10 +72,10 @@ class SyncBatchNormalization(keras.layers.BatchNormalization):
         return config
 
     def _moments(self, inputs, mask):
-        all_reduce = autodiff.cross_replica_sum()
+        all_reduce = backend.cross_replica_sum()
         # TensorFlow without a mask: Keras's own synchronized moments (its masked
         # path ignores `synchronized`). JAX and one replica: no all-reduce needed.
-        if all_reduce is not None and (keras.backend.backend() != "tensorflow" or mask is not None):
+        if all_reduce is not None and (not backend.SYNCHRONIZED_BATCHNORM or mask is not None):
             return self._global_moments(inputs, mask, all_reduce)
         return super()._moments(inputs, mask)
 

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from ganzoo import backend
 from ganzoo.metrics.inception import INPUT_SIZE
 from ganzoo.metrics.inception import NUM_CLASSES
 from ganzoo.metrics.inception import POOL_DIM
@@ -77,7 +78,7 @@ class InceptionExtractor:
         n = len(images)
         # JAX compiles the network once per batch size: a short last batch is
         # padded to a size already compiled rather than compiled anew.
-        pad = keras.backend.backend() == "jax"
+        pad = backend.COMPILES_PER_BATCH_SIZE
         pools, logits = [], []
         for start in range(0, n, batch_size):
             batch = images[start : start + batch_size]

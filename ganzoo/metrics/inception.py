@@ -26,6 +26,8 @@ import keras
 from keras import layers
 from keras import ops
 
+from ganzoo import backend
+
 INPUT_SIZE = 299
 NUM_CLASSES = 1008
 POOL_DIM = 2048
@@ -42,7 +44,7 @@ def default_data_format():
     >>> default_data_format() in ("channels_first", "channels_last")
     True
     """
-    return "channels_first" if keras.backend.backend() == "torch" else "channels_last"
+    return backend.preferred_data_format()
 
 
 class BasicConv2D(layers.Layer):

@@ -1,10 +1,17 @@
-"""Model families. Each builds on `ganzoo.GAN`; recipes name them by class.
+"""Model families. Each builds on `ganzoo.GAN` and registers its class for recipes
+(`model.class: <Name>`) with `@ganzoo.engine.registry.register("model_class")`.
+
+Importing this package imports every family, so their classes are registered
+(with the registry and as Keras serializables). Building a model from a recipe
+lives one level up, in `ganzoo.factory`.
 
 Example:
-    >>> from ganzoo.models import build_gan, MODEL_CLASSES
+    >>> from ganzoo.models import StyleGAN2
+    >>> from ganzoo.engine.registry import lookup
+    >>> lookup("model_class", "StyleGAN2") is StyleGAN2
+    True
 """
 
-from ganzoo.models.gan import MODEL_CLASSES, build_gan, build_optimizers, register_model_class
 from ganzoo.models.stylegan2 import StyleGAN2
 
-__all__ = ["MODEL_CLASSES", "StyleGAN2", "build_gan", "build_optimizers", "register_model_class"]
+__all__ = ["StyleGAN2"]

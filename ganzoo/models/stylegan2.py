@@ -29,9 +29,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from ganzoo import distribute
 from ganzoo.architectures.stylegan2 import Generator
-from ganzoo.engine import autodiff
+from ganzoo import backend
 from ganzoo.engine import latents as latents_lib
 from ganzoo.engine import penalties as penalties_lib
 from ganzoo.engine import registry
@@ -242,10 +241,10 @@ class StyleGAN2(GAN):
 
     def _run(self, fn, use_ema):
         scope = self.sampling_scope(use_ema)
-        with autodiff.no_grad(), scope:
+        with backend.no_grad(), scope:
             out = fn()
         out = np.asarray(ops.convert_to_numpy(out), dtype="float32")
-        if keras.backend.backend() == "jax" and distribute.world_size() > 1:
+        if backend.assign_is_collective():
             # Assigning a replicated variable is a collective, and sampling may run on
             # the chief alone (callbacks): the noise stream does not advance here.
             return out

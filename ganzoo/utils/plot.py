@@ -1,7 +1,10 @@
-"""Scatter plots of 2-D samples as PNG, with PIL only (no matplotlib).
+"""Sample pictures as PNG, with PIL only (no matplotlib): scatter plots of 2-D
+samples and `write_samples`, the one `samples.png` writer of presets and
+training runs.
 
 Example:
     >>> scatter_png(samples, centers, "samples.png", std=0.01)
+    >>> write_samples(gan, "samples.png", recipe=recipe)
 """
 
 import os
@@ -55,3 +58,79 @@ def scatter_png(samples, centers=None, path="samples.png", std=None, size=512, m
         os.unlink(tmp)
         raise
     return path
+
+
+# Recipe `data.source` values of the 2-D toy distributions, and the recipe keys each one reads.
+TOY_SOURCES = ("toy:ring", "toy:grid")
+_TOY_KEYS = {"ring": ("num_modes", "radius", "std"), "grid": ("size", "spacing", "std")}
+# Sample grids: images per row, and at most this many class rows for a conditional model.
+_GRID_SIZE = 64
+_PER_CLASS = 8
+_MAX_CLASS_ROWS = 16
+
+
+def toy_spec_of(data_cfg):
+    """The `ganzoo.data.toy.ToySpec` a recipe's `data` section describes, or None for other data.
+
+    Example:
+        >>> toy_spec_of({"source": "toy:ring", "num_modes": 8, "std": 0.02}).centers.shape
+        (8, 2)
+    """
+    source = (data_cfg or {}).get("source")
+    if source not in TOY_SOURCES:
+        return None
+    from ganzoo.data.toy import toy_spec
+
+    kind = source.split(":", 1)[1]
+    return toy_spec(kind, **{k: data_cfg[k] for k in _TOY_KEYS[kind] if k in data_cfg})
+
+
+def class_grid_labels(num_classes, per_row=_PER_CLASS, max_rows=_MAX_CLASS_ROWS):
+    """Labels for a class-conditional sample grid: one row of `per_row` samples per class.
+
+    With more than `max_rows` classes, `max_rows` classes spread evenly over
+    the label range are shown (a 1000-class grid would not fit a picture).
+
+    Example:
+        >>> class_grid_labels(3, per_row=2).tolist()
+        [0, 0, 1, 1, 2, 2]
+    """
+    num_classes = int(num_classes)
+    classes = np.arange(num_classes)
+    if num_classes > max_rows:
+        classes = np.unique(np.linspace(0, num_classes - 1, max_rows).round().astype(int))
+    return np.repeat(classes, per_row)
+
+
+def write_samples(gan, path, recipe=None, seed=0):
+    """Write `samples.png` for a GAN: a scatter of 2-D samples, or a grid of images.
+
+    2-D samples (toy data) are drawn over the true modes when `recipe` names a
+    toy distribution. Images form an 8x8 grid; a class-conditional model
+    (`gan.num_classes > 0`) gets one row per class instead. Other sample
+    shapes write nothing. Returns the path written, or None.
+
+    Example:
+        >>> write_samples(gan, "out/samples.png", recipe=recipes.get("ring8-nsgan"))
+        'out/samples.png'
+    """
+    shape = tuple(gan.sample_shape)
+    toy = toy_spec_of((recipe or {}).get("data"))
+    if toy is not None or shape == (2,):
+        samples = gan.generate(2500, seed=seed)
+        if toy is None:
+            return scatter_png(samples, None, path)
+        return scatter_png(samples, toy.centers, path, std=toy.std)
+    if len(shape) != 3:
+        return None
+    from ganzoo.utils.images import make_grid, save_png, to_uint8
+
+    num_classes = int(getattr(gan, "num_classes", 0) or 0)
+    if num_classes > 0:
+        labels = class_grid_labels(num_classes)
+        images = gan.generate(len(labels), seed=seed, labels=labels)
+        grid = make_grid(to_uint8(images), nrow=_PER_CLASS)
+    else:
+        grid = make_grid(to_uint8(gan.generate(_GRID_SIZE, seed=seed)))
+    save_png(path, grid)
+    return os.fspath(path)
