@@ -116,7 +116,8 @@ def _recipe_labels(recipe):
 
 def evaluate(gan, recipe, seed=0):
     """The recipe's evaluation protocol: `mode_coverage` for toy recipes,
-    `ganzoo.metrics.digits` for `eval.protocol: digits_classifier`; else nothing.
+    `ganzoo.metrics.digits` for `eval.protocol: digits_classifier` (and its
+    per-class form, `digits_classifier_conditional`); else nothing.
 
     Example:
         >>> evaluate(gan, recipes.get("ring8-nsgan"))["modes"]
@@ -135,6 +136,13 @@ def evaluate(gan, recipe, seed=0):
 
         report = digits_quality(gan.generate(int(eval_cfg.get("num_samples", 2000)), seed=seed))
         return {k: report[k] for k in ("confident", "classes", "class_kl", "frechet_pca")}
+    if eval_cfg.get("protocol") == "digits_classifier_conditional":
+        from ganzoo.metrics.digits import conditional_digits_quality
+
+        labels = np.repeat(np.arange(10), max(int(eval_cfg.get("num_samples", 1000)) // 10, 10))
+        report = conditional_digits_quality(gan.generate(seed=seed, labels=labels), labels)
+        keys = ("class_accuracy", "min_class_accuracy", "mean_class_accuracy", "variety", "mean_variety")
+        return {k: report[k] for k in keys}
     return {}
 
 

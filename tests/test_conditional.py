@@ -222,3 +222,22 @@ def test_layer_regularization_reaches_the_phase_loss():
     assert l2 < g_loss < l2 + 10.0
     # D's activity regularizer (L1 of D's output on the last call) reaches d_loss too.
     assert history.history["d_loss"][0] > 1e-1 * 1e3 * abs(history.history["d_fake"][0])
+
+
+@pytest.mark.parametrize("conditioning", ["input", "projection"])
+def test_conditional_dcgan_draws_the_colour_of_the_label_asked_for(conditioning):
+    from ganzoo.architectures import dcgan_discriminator, dcgan_generator
+
+    colours = np.array([[0.9, -0.7, -0.7], [-0.7, -0.5, 0.9]], "float32")  # red for 0, blue for 1
+    y = np.arange(64, dtype="int32") % 2
+    x = np.broadcast_to(colours[y][:, None, None, :], (64, 8, 8, 3)).astype("float32")
+    keras.utils.set_random_seed(0)
+    G = dcgan_generator(latent_dim=8, resolution=8, channels=3, width=16, num_classes=2)
+    D = dcgan_discriminator(resolution=8, channels=3, width=16, num_classes=2, conditioning=conditioning)
+    gan = ganzoo.GAN(G, D, latent_dim=8, num_classes=2)
+    gan.compile(g_optimizer=keras.optimizers.Adam(2e-3, 0.5), d_optimizer=keras.optimizers.Adam(2e-3, 0.5))
+    gan.fit(x, y, batch_size=16, epochs=25, verbose=0)  # 100 steps
+    means = [gan.generate(32, seed=3, labels=c).mean(axis=(0, 1, 2)) for c in (0, 1)]
+    own = [np.abs(means[c] - colours[c]).mean() for c in (0, 1)]
+    other = [np.abs(means[c] - colours[1 - c]).mean() for c in (0, 1)]
+    assert all(o < 0.5 * t for o, t in zip(own, other)), (own, other)

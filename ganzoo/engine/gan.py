@@ -833,6 +833,8 @@ class GAN(LatentSamplingMixin, keras.Model):
         x = kwargs.get("x", args[0] if args else None)
         y = kwargs.get("y", args[1] if len(args) > 1 else None)
         self.check_fit_data(x, y)
+        if _has_dataset_structure(x):
+            kwargs.setdefault("shuffle", False)  # a dataset shuffles itself (Keras warns otherwise)
         callbacks = list(callbacks or [])
         if not any(isinstance(c, _NonFiniteGuard) for c in callbacks):
             callbacks.append(_NonFiniteGuard())

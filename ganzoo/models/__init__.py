@@ -12,6 +12,7 @@ Example:
     True
 """
 
+from ganzoo.models.conditional import ACGAN
 from ganzoo.models.stylegan2 import StyleGAN2
 
-__all__ = ["StyleGAN2"]
+__all__ = ["ACGAN", "StyleGAN2"]
