@@ -263,6 +263,7 @@ def train(
             resumed_from = str(_resume(gan, recipe, resume))
             start_step = int(gan.step_counter.numpy())
         x, fit_kwargs = make_dataset(recipe, epochs, seed + start_step, data=data)
+        _check_classes(gan, recipe, getattr(x, "class_names", None))
         x, fit_kwargs = _shard(dp, x, fit_kwargs, recipe)
         history = gan.fit(x, epochs=epochs, verbose=verbose if rank == 0 else 0, **fit_kwargs)
     seconds = time.perf_counter() - start
@@ -285,6 +286,19 @@ def train(
     if out_dir is not None and rank == 0:
         _write_outputs(gan, recipe, metrics, out_dir, overwrite)
     return gan, metrics
+
+
+def _check_classes(gan, recipe, class_names):
+    """The data's class count must be the model's `num_classes` (a one-line error otherwise)."""
+    num_classes = getattr(gan, "num_classes", 0)
+    if class_names is None or not num_classes or len(class_names) == num_classes:
+        return
+    shown = ", ".join(map(str, class_names[:12])) + (", ..." if len(class_names) > 12 else "")
+    raise ValueError(
+        f"{recipe['name']} is built for {num_classes} classes (model.num_classes) but the data has "
+        f"{len(class_names)} ({shown}); use data with {num_classes} class sub-folders or change model.num_classes "
+        "and the networks' num_classes."
+    )
 
 
 def _shard(dp, x, fit_kwargs, recipe):

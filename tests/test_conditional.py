@@ -241,3 +241,16 @@ def test_conditional_dcgan_draws_the_colour_of_the_label_asked_for(conditioning)
     own = [np.abs(means[c] - colours[c]).mean() for c in (0, 1)]
     other = [np.abs(means[c] - colours[1 - c]).mean() for c in (0, 1)]
     assert all(o < 0.5 * t for o, t in zip(own, other)), (own, other)
+
+
+def test_training_refuses_data_with_another_class_count(tmp_path):
+    from PIL import Image
+
+    from ganzoo.training import train
+
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        for i in range(24):
+            Image.fromarray(np.full((8, 8), 10 * i, np.uint8)).save(tmp_path / name / f"{i}.png")
+    with pytest.raises(ValueError, match=r"built for 10 classes .* the data has 3 \(a, b, c\)"):
+        train("cgan-digits-mlp", data=str(tmp_path), epochs=1, verbose=0)

@@ -4,8 +4,9 @@
     KERAS_BACKEND=tensorflow python tools/train_embedded.py dcgan-digits
 
 Runs on a CPU in minutes: `dcgan-digits` (DCGAN on scikit-learn's digits,
-scored with the digits-classifier protocol of `ganzoo.metrics.digits`) and
-`ring8-nsgan` (2-D ring, scored with mode coverage). TensorFlow is the
+scored with the digits-classifier protocol of `ganzoo.metrics.digits`),
+`cgan-digits` (its class-conditional sibling, scored per requested digit)
+and `ring8-nsgan` (2-D ring, scored with mode coverage). TensorFlow is the
 fastest backend for this on CPU (JAX's stride-2 transposed-convolution
 gradient is slow there); the weights load on every backend. Each preset
 folder is replaced atomically and stays a few hundred kB.
@@ -27,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-PRESETS = ("dcgan-digits", "ring8-nsgan")
+PRESETS = ("dcgan-digits", "ring8-nsgan", "cgan-digits")
 EVAL_SEED = 1
 
 
@@ -50,6 +51,33 @@ def _digits_metrics(gan, recipe):
             f"Frechet distance on PCA-20 of 8x8 gray levels; real held-out: {q['frechet_pca_real']:.2f}, "
             f"blurred noise: {q['frechet_pca_noise']:.0f}",
         ),
+    }
+    metrics = {k: {"value": round(float(v), 4), "protocol": f"{note}. {protocol}"} for k, (v, note) in rows.items()}
+    return metrics, q
+
+
+def _conditional_digits_metrics(gan, recipe):
+    import numpy as np
+
+    from ganzoo.metrics.digits import conditional_digits_quality
+
+    per_class = max(int(recipe["eval"]["num_samples"]) // 10, 10)
+    labels = np.repeat(np.arange(10), per_class)
+    q = conditional_digits_quality(gan.generate(seed=EVAL_SEED, labels=labels), labels)
+    protocol = (
+        f"ganzoo.metrics.digits (conditional), {per_class} samples per digit (seed {EVAL_SEED}); a logistic "
+        f"regression fit on half of scikit-learn's real digits ({q['classifier_accuracy']:.3f} accuracy on the "
+        "other half) labels each sample"
+    )
+    variety = ("mean pairwise PCA-20 distance between a digit's samples / the same for the held-out real "
+               "digits of that class (1 = as varied as real digits, 0 = one image)")
+    rows = {
+        "min_class_accuracy": (q["min_class_accuracy"], "worst digit's share of samples classified as the digit asked for"),
+        "mean_class_accuracy": (q["mean_class_accuracy"], "mean over digits of that share"),
+        **{f"accuracy_digit_{c}": (a, f"share of samples asked for digit {c} classified as {c}")
+           for c, a in enumerate(q["class_accuracy"])},
+        "mean_variety": (q["mean_variety"], f"within-class variety, mean over digits: {variety}"),
+        "min_variety": (min(q["variety"]), "within-class variety of the least varied digit"),
     }
     metrics = {k: {"value": round(float(v), 4), "protocol": f"{note}. {protocol}"} for k, (v, note) in rows.items()}
     return metrics, q
@@ -119,6 +147,8 @@ def train_one(name, out_root, epochs=None):
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     if name == "dcgan-digits":
         metrics, raw = _digits_metrics(gan, recipe)
+    elif name == "cgan-digits":
+        metrics, raw = _conditional_digits_metrics(gan, recipe)
     else:
         metrics, raw = _ring_metrics(train_metrics, recipe)
     metrics["train_seconds"] = {

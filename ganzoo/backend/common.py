@@ -7,6 +7,31 @@ Example:
     ['cpu:0']
 """
 
+# The names every backend module defines (`ganzoo.backend` re-exports the chosen one's).
+API = (
+    "NAME",
+    "SYNCHRONIZED_BATCHNORM",
+    "COMPILES_PER_BATCH_SIZE",
+    "STRATEGY_MODULES",
+    "train_step",
+    "value_and_grad",
+    "input_grad",
+    "cond",
+    "no_grad",
+    "replica_info",
+    "cross_replica_sum",
+    "local_value",
+    "assign_is_collective",
+    "process_info",
+    "broadcast_floats",
+    "simulate_cpu_devices",
+    "initialize_multi_process",
+    "strategy_parts",
+    "distribution_scope",
+    "custom_fit",
+    "preferred_data_format",
+)
+
 
 def positive_int(value, name):
     """`value` if it is a positive int (not a bool), else a ValueError naming `name`.

@@ -34,29 +34,7 @@ COMPILES_PER_BATCH_SIZE = False
 # Modules whose strategy objects this backend drives (`ganzoo.distribute.strategy(obj)`).
 STRATEGY_MODULES = ("tensorflow",)
 
-__all__ = [
-    "NAME",
-    "SYNCHRONIZED_BATCHNORM",
-    "COMPILES_PER_BATCH_SIZE",
-    "STRATEGY_MODULES",
-    "train_step",
-    "value_and_grad",
-    "input_grad",
-    "cond",
-    "no_grad",
-    "replica_info",
-    "cross_replica_sum",
-    "local_value",
-    "assign_is_collective",
-    "process_info",
-    "broadcast_floats",
-    "simulate_cpu_devices",
-    "initialize_multi_process",
-    "strategy_parts",
-    "distribution_scope",
-    "custom_fit",
-    "preferred_data_format",
-]
+__all__ = list(common.API)
 
 
 # ------------------------------------------------------------ autodiff

@@ -20,6 +20,8 @@ import keras
 import torch
 import torch.distributed as dist
 
+from ganzoo.backend import common
+
 NAME = "torch"
 
 # Keras's synchronized BatchNorm is TensorFlow's: SyncBatchNormalization all-reduces itself.
@@ -31,29 +33,7 @@ COMPILES_PER_BATCH_SIZE = False
 # No strategy objects: torch data parallelism is processes (`ganzoo.distribute.strategy(N)`).
 STRATEGY_MODULES = ()
 
-__all__ = [
-    "NAME",
-    "SYNCHRONIZED_BATCHNORM",
-    "COMPILES_PER_BATCH_SIZE",
-    "STRATEGY_MODULES",
-    "train_step",
-    "value_and_grad",
-    "input_grad",
-    "cond",
-    "no_grad",
-    "replica_info",
-    "cross_replica_sum",
-    "local_value",
-    "assign_is_collective",
-    "process_info",
-    "broadcast_floats",
-    "simulate_cpu_devices",
-    "initialize_multi_process",
-    "strategy_parts",
-    "distribution_scope",
-    "custom_fit",
-    "preferred_data_format",
-]
+__all__ = list(common.API)
 
 
 # ------------------------------------------------------------ autodiff
