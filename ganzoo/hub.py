@@ -614,6 +614,12 @@ def write_model_card(folder, metadata):
 
     repo_id = metadata.get("repo_id")
     target = f"hf://{repo_id}" if repo_id else "path/to/this/folder"
+    num_classes = int(((metadata.get("recipe") or {}).get("model") or {}).get("num_classes") or 0)
+    if num_classes:  # class-conditional: every sample needs a class id
+        generate = f"images = gan.generate(16, seed=0, labels=3)  # class ids in [0, {num_classes}); float32 NHWC in [-1, 1]"
+        cli_labels = " --labels 3"
+    else:
+        generate, cli_labels = "images = gan.generate(16, seed=0)  # float32 NHWC in [-1, 1]", ""
     lines = ["---", yaml.safe_dump(front, sort_keys=False, allow_unicode=True).rstrip(), "---", ""]
     lines += [f"# {name}", ""]
     if metadata.get("description"):
@@ -629,18 +635,21 @@ def write_model_card(folder, metadata):
         "import ganzoo",
         "",
         f'gan = ganzoo.load("{target}")',
-        "images = gan.generate(16, seed=0)  # float32 NHWC in [-1, 1]",
+        generate,
         "```",
         "",
         "From the command line:",
         "",
         "```bash",
-        f"ganzoo sample {target} -n 16 --seed 0 --out grid.png",
+        f"ganzoo sample {target} -n 16 --seed 0{cli_labels} --out grid.png",
         "```",
         "",
     ]
     if os.path.isfile(os.path.join(folder, "samples.png")):
-        lines += ["## Samples", "", "![Samples](samples.png)", ""]
+        lines += ["## Samples", ""]
+        if num_classes:
+            lines += ["One row per class (0 at the top).", ""]
+        lines += ["![Samples](samples.png)", ""]
     recipe = metadata.get("recipe")
     if recipe:
         lines += ["## Training recipe", "", "```yaml"]

@@ -16,7 +16,6 @@ import pytest
 
 import ganzoo
 from ganzoo.architectures import (
-    BUILDERS,
     dcgan_discriminator,
     dcgan_generator,
     mlp_discriminator,
@@ -194,7 +193,7 @@ def test_unconditional_defaults_rebuild_the_embedded_presets():
 def test_builders_are_registered():
     for name in ("mlp_generator", "mlp_discriminator", "dcgan_generator", "dcgan_discriminator",
                  "stylegan2_generator", "stylegan2_discriminator"):
-        assert registry.lookup("builder", name) is BUILDERS[name]
+        assert registry.lookup("builder", name) is getattr(ganzoo.architectures, name)
 
 
 @pytest.mark.parametrize(

@@ -141,7 +141,7 @@ PACKAGE = Path(factory.__file__).resolve().parent
 ABOVE_MODELS = ("ganzoo.factory", "ganzoo.presets", "ganzoo.training", "ganzoo.recipes", "ganzoo.sources",
                 "ganzoo.cli", "ganzoo.commands", "ganzoo.finetune", "ganzoo.convert")
 # TEMPORARY: removed at integration, when GAN.save_to_preset calls ganzoo.engine.preset_io.save_preset.
-KNOWN = {("engine/gan.py", "ganzoo.presets")}
+KNOWN = set()
 
 
 def _imports(path):

@@ -2,9 +2,7 @@
 
 Every builder is registered with `@register("builder")`
 (`ganzoo.engine.registry`), under the names `zoo_configs/*.yaml` use;
-`registry.lookup("builder", name)` finds one. `BUILDERS` is the registry's
-builder table as it stands once this package is imported (kept for the
-callers that still read it; new code should use the registry).
+`registry.lookup("builder", name)` finds one.
 
 Example:
     >>> from ganzoo.engine import registry
@@ -14,6 +12,8 @@ Example:
 from ganzoo.architectures.dcgan import dcgan_discriminator, dcgan_generator
 from ganzoo.architectures.mlp import mlp_discriminator, mlp_generator
 from ganzoo.architectures.stylegan2 import stylegan2_discriminator, stylegan2_generator
-from ganzoo.engine import registry as _registry
 
-BUILDERS = _registry.entries("builder")
+__all__ = [
+    "dcgan_discriminator", "dcgan_generator", "mlp_discriminator", "mlp_generator",
+    "stylegan2_discriminator", "stylegan2_generator",
+]

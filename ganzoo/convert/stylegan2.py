@@ -14,7 +14,7 @@ one table then maps those onto the Keras variables, checking names and shapes.
 
 `convert_to_preset(src, out_dir, recipe=...)` wraps the networks in a
 `ganzoo.models.StyleGAN2` and writes a complete preset folder (the
-"stylegan2" converter of `ganzoo.convert.CONVERTERS`); `convert` writes the
+"stylegan2" converter in the registry, `ganzoo.convert.get_converter`); `convert` writes the
 bare networks.
 
 Example:
@@ -682,13 +682,12 @@ def _source_entry(recipe):
 
 def _matching_discriminator(G, recipe):
     """A randomly initialised D for sources that ship only G (flaxmodels)."""
-    from ganzoo.architectures import BUILDERS
-    from ganzoo.architectures.stylegan2 import Discriminator
+    from ganzoo.architectures.stylegan2 import Discriminator, stylegan2_discriminator
 
     spec = dict(((recipe or {}).get("model") or {}).get("discriminator") or {})
     if spec.get("builder") == "stylegan2_discriminator":
         spec.pop("builder")
-        return BUILDERS["stylegan2_discriminator"](**spec)
+        return stylegan2_discriminator(**spec)
     synth = G.synthesis_kwargs
     return Discriminator(
         c_dim=G.c_dim, img_resolution=G.img_resolution, img_channels=G.img_channels,

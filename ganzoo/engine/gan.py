@@ -908,13 +908,13 @@ class GAN(LatentSamplingMixin, keras.Model):
         return self.call_generator(z, y, training=training)
 
     def save_to_preset(self, path, **kwargs):
-        """Write a preset folder (see `ganzoo.presets.save_preset`).
+        """Write a preset folder (see `ganzoo.engine.preset_io.save_preset`).
 
         Example:
             >>> gan.save_to_preset("out/preset")
             >>> ganzoo.load("out/preset")
         """
-        from ganzoo.presets import save_preset  # presets sit above the engine
+        from ganzoo.engine.preset_io import save_preset
 
         return save_preset(self, path, **kwargs)
 

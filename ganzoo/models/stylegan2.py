@@ -14,7 +14,7 @@ the labels fixed.
 
 The lazy-regularization correction of the optimizers (lr * c, beta ** c with
 c = every / (every + 1)) is applied when the optimizers are built from a
-recipe with `lazy_interval` (see `ganzoo.models.gan.build_optimizer`).
+recipe with `lazy_interval` (see `ganzoo.factory.build_optimizer`).
 
 Example:
     >>> import ganzoo
