@@ -254,3 +254,21 @@ def test_training_refuses_data_with_another_class_count(tmp_path):
             Image.fromarray(np.full((8, 8), 10 * i, np.uint8)).save(tmp_path / name / f"{i}.png")
     with pytest.raises(ValueError, match=r"built for 10 classes .* the data has 3 \(a, b, c\)"):
         train("cgan-digits-mlp", data=str(tmp_path), epochs=1, verbose=0)
+
+
+def test_acgan_and_cgan_presets_round_trip(tmp_path):
+    from ganzoo.presets import load_preset
+
+    for cls, D in ((ACGAN, aux_critic()), (ganzoo.GAN, projection_critic(2))):
+        gan = cls(cond_generator(2, 2), D, latent_dim=2, num_classes=K, ema_decay=0.9)
+        gan.compile()
+        gan.fit(np.random.default_rng(4).normal(size=(16, 2)).astype("float32"), np.arange(16) % K,
+                batch_size=8, epochs=1, verbose=0)
+        folder = tmp_path / cls.__name__
+        gan.save_to_preset(folder)
+        back = load_preset(folder)
+        assert type(back) is cls and back.num_classes == K
+        np.testing.assert_allclose(back.generate(6, seed=2, labels=[0, 1, 2, 0, 1, 2]),
+                                   gan.generate(6, seed=2, labels=[0, 1, 2, 0, 1, 2]), atol=1e-6)
+        sampler = ganzoo.load(str(folder), generator_only=True)
+        np.testing.assert_allclose(sampler.generate(3, seed=2, labels=1), gan.generate(3, seed=2, labels=1), atol=1e-6)

@@ -116,8 +116,10 @@ def write_samples(gan, path, recipe=None, seed=0):
     """
     shape = tuple(gan.sample_shape)
     toy = toy_spec_of((recipe or {}).get("data"))
+    num_classes = int(getattr(gan, "num_classes", 0) or 0)
     if toy is not None or shape == (2,):
-        samples = gan.generate(2500, seed=seed)
+        # A class-conditional 2-D model: every class in turn.
+        samples = gan.generate(2500, seed=seed, labels=np.arange(2500) % num_classes if num_classes else None)
         if toy is None:
             return scatter_png(samples, None, path)
         return scatter_png(samples, toy.centers, path, std=toy.std)
@@ -125,7 +127,6 @@ def write_samples(gan, path, recipe=None, seed=0):
         return None
     from ganzoo.utils.images import make_grid, save_png, to_uint8
 
-    num_classes = int(getattr(gan, "num_classes", 0) or 0)
     if num_classes > 0:
         labels = class_grid_labels(num_classes)
         images = gan.generate(len(labels), seed=seed, labels=labels)
