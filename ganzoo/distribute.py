@@ -337,14 +337,37 @@ def _check_foreign(obj):
 
 
 # ------------------------------------------------------------ CLI
-def from_cli_args(args):
+def from_cli_args(args, batch_size=None):
     """The context `ganzoo train` runs in: a `DataParallel`, or a no-op context.
 
+    With `batch_size` (the global batch), a batch that the replicas cannot
+    split evenly is a one-line ValueError here, before anything is built
+    (`ganzoo train` checks `--devices N` earlier still, before the backend
+    loads; this catches `--distributed` on all devices and torchrun worlds).
+
     Example:
-        >>> with from_cli_args(args) as dp:                 # doctest: +SKIP
+        >>> with from_cli_args(args, batch_size=64) as dp:  # doctest: +SKIP
         ...     gan = build(); gan.compile(); gan.fit(*dp.shard(x, 64))
     """
     devices = getattr(args, "devices", None)
     if devices is None and not getattr(args, "distributed", False):
         return DataParallel(backend.NAME, 1)
-    return strategy(devices=devices)
+    dp = strategy(devices=devices)
+    check_batch_split(batch_size, dp.num_replicas)
+    return dp
+
+
+def check_batch_split(batch_size, num_replicas):
+    """Raise a one-line ValueError when `batch_size` is not divisible by `num_replicas` (None: no check).
+
+    Example:
+        >>> check_batch_split(64, 4)
+        >>> check_batch_split(64, 3)
+        Traceback (most recent call last):
+        ValueError: batch size 64 is not divisible by 3 devices; use --batch-size 63 or 66, or --devices 2/4
+    """
+    from ganzoo.utils.batching import batch_split_error  # framework-free: the CLI checks it before Keras loads
+
+    message = None if batch_size is None else batch_split_error(int(batch_size), int(num_replicas))
+    if message:
+        raise ValueError(message)

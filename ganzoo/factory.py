@@ -14,6 +14,7 @@ Example:
     >>> gan.compile(**build_optimizers(recipe["optimizers"], gan))
 """
 
+import difflib
 import functools
 import inspect
 
@@ -45,8 +46,17 @@ def build_network(spec, role):
     accepted = inspect.signature(builder).parameters
     for key in kwargs:
         if key not in accepted:
-            raise ValueError(f"model.{role}: {builder_name} has no argument {key!r}; valid: {', '.join(accepted)}.")
-    return builder(name=role, **kwargs) if "name" in accepted else builder(**kwargs)
+            close = difflib.get_close_matches(str(key), list(accepted), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(
+                f"model.{role}: {builder_name} has no argument {key!r}{hint}; valid: {', '.join(accepted)}."
+            )
+    call = {"name": role, **kwargs} if "name" in accepted else kwargs
+    try:
+        inspect.signature(builder).bind(**call)
+    except TypeError as e:  # a required argument left out (Python's TypeError is not one line about the recipe)
+        raise ValueError(f"model.{role}: {builder_name}: {e}.") from None
+    return builder(**call)
 
 
 def build_gan(model_spec):

@@ -97,7 +97,9 @@ def prepare_finetune(gan, *, freeze_d_layers=0, g_optimizer=None, d_optimizer=No
         **compile_kwargs: passed to `GAN.compile` (e.g. `jit_compile=False`).
 
     Returns:
-        `gan`, compiled; call `gan.fit(...)` next.
+        `gan`, compiled; call `gan.fit(...)` next. It keeps `gan.provenance`
+        (from `ganzoo.load`), so a preset saved after fine-tuning keeps the
+        pretrained weights' license and names them as its `parent`.
 
     Example:
         >>> gan = prepare_finetune(ganzoo.load("dcgan-digits"), freeze_d_layers=2)

@@ -662,10 +662,20 @@ def write_model_card(folder, metadata):
         f"{label} {metadata[key]}" for key, label in (("ganzoo_version", "ganzoo"), ("keras_version", "Keras"))
         if metadata.get(key)
     ]
-    if versions or metadata.get("source"):
+    parent = metadata.get("parent") if isinstance(metadata.get("parent"), dict) else None
+    if versions or metadata.get("source") or parent:
         lines += ["## Provenance", ""]
         if metadata.get("source"):
             lines += [f"Source: {metadata['source']}", ""]
+        if parent:
+            origin = parent.get("loaded_from") or parent.get("source")
+            lines += [
+                f"Derived from `{parent.get('name') or origin or 'a ganzoo preset'}`"
+                + (f" ({origin})" if origin and origin != parent.get("name") else "")
+                + (f", licensed `{parent['license']}`" if parent.get("license") else "")
+                + ". Metrics of the parent describe the parent, not these weights.",
+                "",
+            ]
         if versions:
             lines += [f"Saved with {', '.join(versions)}.", ""]
     if metadata.get("citation"):
@@ -712,6 +722,36 @@ def _refuse_token_in_files(folder, token):
                     )
 
 
+def is_non_commercial(license_id):
+    """Whether a license id names a non-commercial license ("...-nc", "cc-by-nc-4.0", "non-commercial").
+
+    Example:
+        >>> is_non_commercial("nvidia-source-code-license-nc"), is_non_commercial("apache-2.0")
+        (True, False)
+    """
+    text = str(license_id or "").lower()
+    return "non-commercial" in text or "noncommercial" in text or "nc" in re.split(r"[^a-z0-9]+", text)
+
+
+def _non_commercial_notice(folder, repo_id, *, stream=None):
+    """Print one line when the preset being pushed is under a non-commercial license."""
+    try:
+        with open(os.path.join(folder, "metadata.json"), encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, ValueError):
+        return False
+    license_id = meta.get("license") if isinstance(meta, dict) else None
+    if not is_non_commercial(license_id):
+        return False
+    url = f" ({meta['license_url']})" if meta.get("license_url") else ""
+    print(
+        f"ganzoo: note: {repo_id} is published under the non-commercial license {license_id}{url} "
+        "(from the weights it was derived from); its model card says so.",
+        file=stream or sys.stdout,
+    )
+    return True
+
+
 def push_to_hub(
     gan_or_dir,
     repo_id,
@@ -729,7 +769,8 @@ def push_to_hub(
     README.md, a model card is written from metadata.json into a staging copy (the
     input folder is never modified). Hidden files (``.env`` ...) are not uploaded. ``token`` defaults to the logged-in token; it
     is never printed, logged or written to a file, and a text file containing it
-    is refused.
+    is refused. A preset under a non-commercial license (``...-nc``) prints a
+    one-line notice saying so; its card keeps that license.
 
     Example:
         >>> url = push_to_hub("runs/dcgan/preset", "me/dcgan-digits", private=True)  # doctest: +SKIP
@@ -771,6 +812,7 @@ def push_to_hub(
             meta["repo_id"] = repo_id  # the card should load the repo it is pushed to
             write_model_card(staged, meta)
             folder = staged
+        _non_commercial_notice(folder, repo_id)
         known_token = token if token is not None else hf.get_token()
         _refuse_token_in_files(folder, known_token)
         n_files = sum(len(files) for _, _, files in os.walk(folder))

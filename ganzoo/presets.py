@@ -142,6 +142,18 @@ def _uses_gan_sampling(cls):
     )
 
 
+def _load_weights(model, weights_path):
+    """`model.load_weights`, with a damaged or mismatched file as one line naming it."""
+    try:
+        model.load_weights(weights_path)
+    except (OSError, ValueError, KeyError, TypeError, EOFError) as e:
+        reason = " ".join(str(e).split())[:300] or type(e).__name__
+        raise ValueError(
+            f"{weights_path} could not be loaded ({type(e).__name__}: {reason}); the file is truncated or "
+            f"corrupted, or does not match {CONFIG_FILE}: download or save the preset again."
+        ) from None
+
+
 def _load_sampler(path, config, weights_path):
     import copy
 
@@ -151,7 +163,7 @@ def _load_sampler(path, config, weights_path):
     generator = keras.saving.deserialize_keras_object(copy.deepcopy(inner["generator"]))
     conditional = {"num_classes": inner["num_classes"]} if inner.get("num_classes") else {}
     sampler = GANSampler(generator, inner["latent_dim"], ema=inner.get("ema_decay") is not None, **conditional)
-    sampler.load_weights(weights_path)
+    _load_weights(sampler, weights_path)
     return sampler
 
 
@@ -173,11 +185,24 @@ def load_preset(path, *, generator_only=False, verify=True):
     model class with its own sampling code (one that overrides `generate`)
     is loaded in full instead, with its discriminator frozen.
 
+    The result carries `model.provenance`, read from `metadata.json`
+    (license, license_url, source, recipe, name, metrics, the folder): a
+    preset saved from it keeps that license and records it as `parent`
+    (see `ganzoo.sources.inherit_provenance`).
+
+    A damaged folder (truncated weights, config.json that is not JSON or
+    names an unknown class) is a one-line ValueError naming the file;
+    nothing in the folder is executed.
+
     Example:
         >>> gan = load_preset("out/ring8")
         >>> gan.generate(4, seed=0).shape
+        >>> gan.provenance["license"]
+        'apache-2.0'
         >>> sampler = load_preset("out/ring8", generator_only=True)
     """
+    from ganzoo.utils.provenance import attach_provenance, read_provenance
+
     path = Path(path)
     weights = check_preset_folder(path)
     if verify:
@@ -188,18 +213,23 @@ def load_preset(path, *, generator_only=False, verify=True):
         raise ValueError(f"{path / CONFIG_FILE} is not valid JSON ({e}); download or save the preset again.") from None
     cls = _model_class(config, path / CONFIG_FILE)
     weights_path = path / weights[0]
+    provenance = read_provenance(path)
     if generator_only and _uses_gan_sampling(cls):
-        return _load_sampler(path, config, weights_path)
+        sampler = _load_sampler(path, config, weights_path)
+        attach_provenance(sampler, provenance)
+        return sampler
     try:
         gan = keras.saving.deserialize_keras_object(config)
-    except TypeError as e:
+    except (TypeError, ValueError, KeyError) as e:
+        reason = " ".join(str(e).split())[:400]
         raise ValueError(
-            f"{path / CONFIG_FILE}: cannot rebuild class {config.get('class_name')!r} ({e}); "
-            "is it a ganzoo preset of this version?"
+            f"{path / CONFIG_FILE}: cannot rebuild class {config.get('class_name')!r} ({reason}); "
+            "is it a ganzoo preset of this version? Download or save the preset again."
         ) from None
-    gan.load_weights(weights_path)
+    _load_weights(gan, weights_path)
     if generator_only:
         gan.discriminator.trainable = False
+    attach_provenance(gan, provenance)
     return gan
 
 
@@ -235,13 +265,25 @@ def load(spec, *, revision=None, generator_only=False):
 
         repo_id, spec_revision = hub.parse_hf_spec(spec)
         folder = hub.download_preset(repo_id, revision=revision or spec_revision)
-        return load_preset(folder, generator_only=generator_only)
+        model = load_preset(folder, generator_only=generator_only)
+        if getattr(model, "provenance", None) is not None:
+            model.provenance["loaded_from"] = spec
+        return model
     if spec.endswith(".keras"):
         if not os.path.isfile(spec):
             raise FileNotFoundError(f"No .keras file at {spec}.")
         import ganzoo.models  # noqa: F401
 
-        return keras.saving.load_model(spec)
+        import zipfile
+
+        try:
+            return keras.saving.load_model(spec)
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as e:
+            reason = " ".join(str(e).split())[:300] or type(e).__name__
+            raise ValueError(
+                f"{spec} could not be loaded as a Keras model ({type(e).__name__}: {reason}); the file is "
+                "truncated or corrupted, or was not saved by model.save(): save or download it again."
+            ) from None
     if os.path.isdir(spec):
         return load_preset(spec, generator_only=generator_only)
     if "://" in spec:

@@ -28,6 +28,15 @@ when pinned, converts it once into `<ganzoo cache>/converted/<name>-<key>/`
 folder from then on without touching the network. A source
 with a `license` shows its notice once (`ganzoo.hub.show_license_notice`).
 When every source fails, the error lists each source and why it failed.
+A downloaded file that fails to convert (truncated, not a checkpoint, or a
+pickle the safe reader refuses) is removed from the cache and the error names
+the file and its address, so the next call downloads it again instead of
+failing on the same bad copy. Where no sha256 is pinned (NVIDIA's files, so
+far) the download is not checked; conversion is then the only check.
+
+Provenance: a loaded preset carries `model.provenance` (`read_provenance`),
+and every preset saved from it inherits its license and records it as
+`parent` (`inherit_provenance`, used by the preset writer).
 
 Example:
     >>> from ganzoo import recipes, sources
@@ -36,16 +45,29 @@ Example:
     'embedded'
 """
 
+import json
 import os
+import pickle
 import re
 import shutil
 import tempfile
 from pathlib import Path
 
+from ganzoo.utils.provenance import attach_provenance, inherit_provenance, read_provenance  # noqa: F401
+
 # Preset folders shipped inside the package (package data, see pyproject.toml).
 EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded"
 SOURCE_KEYS = ("embedded", "hub", "url", "revision", "sha256", "filename", "converter", "license", "license_url")
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class CorruptDownloadError(ValueError):
+    """A downloaded upstream file could not be converted; it was removed from the cache."""
+
+
+def _one_line(err, limit=300):
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def normalize(recipe):
@@ -148,8 +170,41 @@ def _complete(folder):
     )
 
 
+def _upstream_url(src):
+    if "url" in src:
+        return src["url"]
+    from ganzoo import hub
+
+    return f"{hub._endpoint()}/{src['hub']}/resolve/{src.get('revision') or 'main'}/{src['filename']}"
+
+
+def _evict_download(src, path):
+    """Delete a downloaded upstream file from its cache (ganzoo's downloads or the HF cache)."""
+    if "url" in src:
+        Path(path).unlink(missing_ok=True)
+        Path(str(path) + ".part").unlink(missing_ok=True)
+        return
+    from ganzoo import hub
+
+    hub._evict(path, hub._hf_cache_dir(None))
+
+
+def _file_is_to_blame(err):
+    # Errors that say "this file is not a readable checkpoint". A missing dependency, memory or
+    # a system error (disk full, permissions) is not the file's fault: keep the download then.
+    if isinstance(err, (ImportError, MemoryError, RecursionError)):
+        return False
+    if isinstance(err, OSError) and err.errno is not None:
+        return False
+    return isinstance(err, Exception)
+
+
 def _convert(recipe, src):
-    """Download and convert a converter source once; return the cached preset folder."""
+    """Download and convert a converter source once; return the cached preset folder.
+
+    A download that fails to convert is removed from the cache (CorruptDownloadError
+    names it and its address), so a truncated or wrong file does not break every later load.
+    """
     from ganzoo import hub
     from ganzoo.convert import get_converter
 
@@ -166,7 +221,25 @@ def _convert(recipe, src):
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        out = Path(converter(path, str(tmp / "preset"), recipe=recipe) or tmp / "preset")
+        try:
+            out = Path(converter(path, str(tmp / "preset"), recipe=recipe) or tmp / "preset")
+        except Exception as e:
+            if not _file_is_to_blame(e):
+                raise
+            _evict_download(src, path)
+            url = _upstream_url(src)
+            if isinstance(e, pickle.UnpicklingError) and "refusing" in str(e):
+                raise CorruptDownloadError(
+                    f"{path} (downloaded from {url}) was refused by the safe pickle reader: {_one_line(e)}; "
+                    "it was removed from the cache. Nothing from it was run; check that the recipe's source "
+                    "address is right."
+                ) from None
+            unchecked = "" if src.get("sha256") else " (no sha256 is pinned for it, so the download was not checked)"
+            raise CorruptDownloadError(
+                f"{path} (downloaded from {url}){unchecked} could not be converted with {src['converter']!r}: "
+                f"{type(e).__name__}: {_one_line(e)}; the file is truncated or not the expected checkpoint. "
+                "It was removed from the cache: re-run to download it again."
+            ) from None
         if not _complete(out):
             raise ValueError(
                 f"converter {src['converter']!r} did not write a complete preset folder at {out} "
@@ -219,11 +292,26 @@ def load_from_sources(recipe, *, revision=None, generator_only=False):
 
     tried = []
     for src in normalize(recipe):
+        folder = None
         try:
-            model = load_preset(fetch(recipe, src, revision=revision), generator_only=generator_only)
+            folder = fetch(recipe, src, revision=revision)
+            model = load_preset(folder, generator_only=generator_only)
         except (OSError, ValueError, ImportError) as e:
-            tried.append(f"{len(tried) + 1}) {describe(src)}: {e}")
+            note = ""
+            if (folder is not None and _file_is_to_blame(e) and "converter" in src
+                    and Path(folder) == converted_dir(recipe, src)):
+                # The conversion cache is ganzoo's own: a copy that does not load is dropped, so
+                # the next call converts again instead of failing the same way forever.
+                shutil.rmtree(folder, ignore_errors=True)
+                note = f" (the converted copy {folder} was removed: re-run to convert again)"
+            tried.append(f"{len(tried) + 1}) {describe(src)}: {_one_line(e, 600)}{note}")
             continue
+        prov = getattr(model, "provenance", None) or {"preset": str(folder)}
+        prov["loaded_from"] = recipe["name"]
+        if src.get("license") and not prov.get("license"):
+            prov.update(license=src["license"], license_url=src.get("license_url"))
+        prov.setdefault("name", recipe["name"])
+        attach_provenance(model, prov)
         if src.get("license"):
             from ganzoo.hub import show_license_notice
 

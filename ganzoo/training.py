@@ -1,8 +1,10 @@
 """Train a recipe end to end: data, model, fit, evaluation, outputs.
 
-`ganzoo train` and the benchmark tests call `train()`; the output folder is
+`ganzoo train` and the benchmark tests call `train()`; the outputs are
 written atomically (to a temporary sibling, renamed when complete), so an
-interrupted run never leaves a half-written folder behind.
+interrupted run never leaves a half-written folder behind; while training,
+the output folder holds only checkpoints (`ganzoo.checkpoint`), from which
+`train(..., resume=out_dir)` continues an interrupted run.
 
 Example:
     >>> from ganzoo.training import train
@@ -10,10 +12,8 @@ Example:
     >>> metrics["modes"], metrics["high_quality"]
 """
 
-import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -53,6 +53,13 @@ def make_dataset(recipe, epochs, seed, data=None):
     batch_size = int(train_cfg.get("batch_size", 64))
     labels = _recipe_labels(recipe)
     source = data if data is not None else data_cfg.get("source")
+    if data_cfg.get("source") in TOY_SOURCES and not (isinstance(source, str) and source in TOY_SOURCES):
+        # Without this the image path below fails on the missing data.resolution as a bare KeyError.
+        given = repr(os.fspath(data)) if isinstance(data, (str, os.PathLike)) else f"a {type(data).__name__}"
+        raise ValueError(
+            f"{recipe['name']} is a toy recipe: it trains on 2-D points drawn from {data_cfg['source']} "
+            f"(data.source), not on --data {given}; drop --data, or train an image recipe (e.g. dcgan-digits)."
+        )
     if source in TOY_SOURCES:
         steps = int(train_cfg.get("steps_per_epoch", 500))
         # Fresh samples every step; the iterator carries over between epochs.
@@ -89,7 +96,7 @@ def make_dataset(recipe, epochs, seed, data=None):
             source = (archive["x"], archive["y"]) if labels else archive["x"]
     ds = images(
         source,
-        resolution=int(data_cfg["resolution"]),
+        resolution=_recipe_resolution(recipe),
         batch_size=batch_size,
         channels=data_cfg.get("channels"),
         seed=seed,
@@ -102,6 +109,25 @@ def make_dataset(recipe, epochs, seed, data=None):
         ds.class_names = class_names
         return ds, {"steps_per_epoch": int(train_cfg["steps_per_epoch"])}
     return ds, {}
+
+
+def _recipe_resolution(recipe):
+    """`data.resolution` as an int, or a one-line error naming the key; used by `make_dataset`.
+
+    Example:
+        >>> _recipe_resolution({"name": "r", "data": {"resolution": 32}})
+        32
+    """
+    value = recipe["data"].get("resolution")
+    if value is None:
+        raise ValueError(
+            f"{recipe['name']}: data.resolution is missing; an image recipe needs the side of its images "
+            "(e.g. data: {resolution: 32})."
+        )
+    number = int(value) if isinstance(value, str) and value.strip().isdigit() else value
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise ValueError(f"{recipe['name']}: data.resolution must be a positive int, got {value!r}.")
+    return number
 
 
 def _recipe_labels(recipe):
@@ -162,36 +188,63 @@ def build(recipe, seed=None):
 
 
 def resume_folder(path):
-    """The preset folder to resume from: `path` itself, or `path/preset` for a `train` output folder.
+    """The preset folder to resume from: `path` itself, `path/preset` for a `train` output
+    folder, or, when `path` is no folder but a registry name with weights (`ganzoo list`),
+    that model's preset folder (embedded in the package, or fetched from its weight sources).
 
     Example:
         >>> resume_folder("runs/ring8")        # written by `ganzoo train ... --out runs/ring8`
         PosixPath('runs/ring8/preset')
+        >>> resume_folder("dcgan-digits").name  # a registry name: its embedded preset
+        'dcgan-digits'
     """
     from ganzoo.presets import CONFIG_FILE, check_preset_folder
 
+    text = os.fspath(path)
     path = Path(path)
+    if not path.is_dir() and os.sep not in text and not text.startswith("."):
+        path = _registry_preset(text) or path
     if not path.is_dir():
-        raise FileNotFoundError(f"--resume {path}: no such folder (give a preset folder or a `ganzoo train` output folder).")
+        raise FileNotFoundError(
+            f"--resume {path}: no such folder or registry model (give a preset folder, a `ganzoo train` "
+            "output folder or a registry name with weights)."
+        )
     if not (path / CONFIG_FILE).is_file() and (path / "preset").is_dir():
         path = path / "preset"
     check_preset_folder(path)
     return path
 
 
-def _resume(gan, recipe, path):
-    """Load a preset's weights (and optimizer state, when saved) into a compiled GAN built from `recipe`."""
-    from ganzoo.presets import _verify_files, check_preset_folder
+def _registry_preset(name):
+    """The local preset folder of registry model `name` (None when no such recipe)."""
+    try:
+        recipe = recipes.get(name)
+    except (ValueError, OSError):
+        return None
+    if not recipe.get("weights"):
+        raise ValueError(
+            f"--resume {name}: the registry recipe {name!r} has no pretrained weights; resume from a preset "
+            "folder or a `ganzoo train` output folder."
+        )
+    from ganzoo import sources
 
-    folder = resume_folder(path)
-    weights = check_preset_folder(folder)
-    _verify_files(folder)
+    tried = []
+    for src in sources.normalize(recipe):
+        try:
+            return Path(sources.fetch(recipe, src))
+        except (OSError, ValueError, ImportError) as e:
+            tried.append(f"{sources.describe(src)}: {e}")
+    raise OSError(f"--resume {name}: could not get its weights ({'; '.join(tried)}).")
+
+
+def _load_into(gan, recipe, folder, weights_path):
+    """`gan.load_weights(weights_path)`, refusing (one line) weights that do not fit `recipe`."""
     import warnings
 
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            gan.load_weights(folder / weights[0])
+            gan.load_weights(weights_path)
         # Keras skips some mismatches (optimizer slots, containers) with a warning only. A preset
         # saved without optimizer state (embedded presets) resumes with fresh optimizers.
         skipped = [
@@ -205,32 +258,58 @@ def _resume(gan, recipe, path):
             f"cannot resume from {folder}: its weights do not fit recipe {recipe['name']!r} ({e}); resume with "
             "the recipe the preset was trained from (see its metadata.json)."
         ) from None
+
+
+def _resume(gan, recipe, path):
+    """Load a preset's weights (and optimizer state, when saved) into a compiled GAN built from `recipe`."""
+    from ganzoo.presets import _verify_files, check_preset_folder
+
+    folder = resume_folder(path)
+    weights = check_preset_folder(folder)
+    _verify_files(folder)
+    _load_into(gan, recipe, folder, folder / weights[0])
     return folder
 
 
 def train(
     recipe, *, out_dir=None, epochs=None, seed=None, data=None, verbose=1, overwrite=False, resume=None,
-    distribute=None,
+    distribute=None, checkpoint_every=None, checkpoint_minutes=10.0, callbacks=None,
 ):
     """Train a recipe; optionally write `metrics.json`, `samples.png`, `preset/`.
 
+    While training, `out_dir` holds checkpoints (`out_dir/checkpoint/`, see
+    `ganzoo.checkpoint`): every `checkpoint_every` steps, every
+    `checkpoint_minutes`, at each epoch end and on Ctrl-C, which then raises
+    `TrainingInterrupted` saying how to resume. When training ends the
+    folder is replaced by the finished outputs (written to a hidden sibling
+    first, so a failure leaves the checkpoint in place).
+
     Args:
         recipe: registry name, YAML path, or a recipe dict.
-        out_dir: output folder (must not exist unless `overwrite`).
-        epochs: overrides `training.epochs` (with `resume`: epochs to add).
+        out_dir: output folder (must not exist unless `overwrite`, which only
+            replaces folders ganzoo wrote; never the data or a folder around it).
+        epochs: overrides `training.epochs` (with `resume` of a finished run:
+            epochs to add; of an interrupted run: the run's total, by default
+            the one it was started with).
         seed: seeds weights, data and noise (default `training.seed` or 0).
         data: image data for image recipes (folder, array, `tfds:NAME`).
-        resume: a preset folder (or a `train` output folder, whose `preset/`
-            is used) to continue from: networks, EMA, step counter and the
-            optimizer state saved with it (fresh optimizers when the preset has
-            none, as embedded presets). The data order is reseeded with
-            `seed + step` so the resumed run sees fresh batches; the latent
-            noise stream restarts from `seed`. Also a way to fine-tune on new
-            `data` (see `ganzoo.finetune` for FreezeD).
+        resume: an interrupted run's `out_dir` (its checkpoint): training
+            continues to the same result as an uninterrupted run (same data
+            order, same noise). Or a preset folder, a finished `train` output
+            folder (its `preset/`), or a registry name with weights, to
+            continue from: networks, EMA, step counter and the optimizer state
+            saved with it (fresh optimizers when the preset has none, as
+            embedded presets); the data order is then reseeded with
+            `seed + step`. Also a way to fine-tune on new `data` (see
+            `ganzoo.finetune` for FreezeD).
         distribute: a `ganzoo.distribute.DataParallel` (from
             `ganzoo.distribute.strategy()`): the model is built and trained
             inside it, `training.batch_size` is the global batch, and only
-            the chief process writes `out_dir`.
+            the chief process writes `out_dir` (no checkpoints with several
+            processes).
+        checkpoint_every: also checkpoint every this many steps (None: no).
+        checkpoint_minutes: also checkpoint every this many minutes (None: no).
+        callbacks: extra Keras callbacks for `fit`.
 
     Returns:
         `(gan, metrics)`.
@@ -238,18 +317,28 @@ def train(
     Example:
         >>> gan, metrics = train("ring8-nsgan", epochs=1, verbose=0)
         >>> gan, metrics = train("ring8-nsgan", epochs=1, resume="runs/ring8")
+        >>> train("ring8-nsgan", out_dir="runs/r", checkpoint_every=500)   # Ctrl-C: TrainingInterrupted
+        >>> train("ring8-nsgan", out_dir="runs/r", resume="runs/r")        # continues it
     """
+    from ganzoo import checkpoint as ckpt_lib
+
     if not isinstance(recipe, dict):
         recipe = recipes.get(recipe)
-    if out_dir is not None:
-        out_dir = Path(out_dir)
-        if out_dir.exists() and not overwrite:
-            raise FileExistsError(f"{out_dir} already exists; choose another --out or pass --overwrite.")
     train_cfg = recipe["training"]
+    state = None
+    if resume is not None and os.path.isdir(resume):
+        state = ckpt_lib.find_checkpoint(resume)
+    if state is not None:
+        if seed is not None and int(seed) != int(state["seed"]):
+            raise ValueError(f"the interrupted run in {resume} used seed {state['seed']}; resume it without --seed.")
+        seed, epochs = int(state["seed"]), int(epochs if epochs is not None else state["epochs"])
     epochs = int(epochs if epochs is not None else train_cfg.get("epochs", 1))
     seed = int(seed if seed is not None else train_cfg.get("seed", 0))
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}.")
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        _check_out_dir(out_dir, overwrite=overwrite, data=data, recipe=recipe, resume=resume, state=state)
 
     from ganzoo import distribute as distribute_lib
 
@@ -257,15 +346,58 @@ def train(
     start = time.perf_counter()
     with dp:
         rank = distribute_lib.rank()  # torch joins its process group on entering
+        if out_dir is not None and rank == 0:
+            ckpt_lib.clean_stale_temps(out_dir)
         gan = build(recipe, seed=seed)
-        start_step, resumed_from = 0, None
-        if resume is not None:
+        if state is not None:
+            _load_into(gan, recipe, state["folder"], state["weights_path"])
+            ckpt_lib.restore_unsaved_variables(gan, state)  # the noise stream continues
+            resumed_from, plan_start, data_seed = state.get("resumed_from"), state["plan_start_step"], state["data_seed"]
+        elif resume is not None:
             resumed_from = str(_resume(gan, recipe, resume))
-            start_step = int(gan.step_counter.numpy())
-        x, fit_kwargs = make_dataset(recipe, epochs, seed + start_step, data=data)
+            plan_start = int(gan.step_counter.numpy())
+            data_seed = seed + plan_start
+        else:
+            resumed_from, plan_start, data_seed = None, 0, seed
+        step = int(gan.step_counter.numpy())
+        x, fit_kwargs = make_dataset(recipe, epochs, data_seed, data=data)
         _check_classes(gan, recipe, getattr(x, "class_names", None))
-        x, fit_kwargs = _shard(dp, x, fit_kwargs, recipe)
-        history = gan.fit(x, epochs=epochs, verbose=verbose if rank == 0 else 0, **fit_kwargs)
+        segments, steps_per_epoch = _fit_segments(x, fit_kwargs, step - plan_start, epochs, recipe)
+
+        def checkpoint_state(at_step):
+            return {
+                "recipe": recipe["name"], "seed": seed, "epochs": epochs, "step": at_step,
+                "plan_start_step": plan_start, "data_seed": data_seed, "steps_per_epoch": steps_per_epoch,
+                "resumed_from": resumed_from, "backend": keras.backend.backend(), "final_logs": {**final_logs, **checkpointer.logs},
+            }
+
+        writes = out_dir is not None and rank == 0 and getattr(dp, "num_processes", 1) == 1
+        checkpointer = ckpt_lib.Checkpointer(
+            out_dir if writes else None, checkpoint_state, every=checkpoint_every, minutes=checkpoint_minutes,
+            step0=step,
+        )
+        final_logs = dict((state or {}).get("final_logs") or {})
+        try:
+            with checkpointer.catch_sigint():
+                for seg_x, seg_kwargs, first, last in segments:
+                    seg_x, seg_kwargs = _shard(dp, seg_x, seg_kwargs, recipe)
+                    history = gan.fit(
+                        seg_x, epochs=last, initial_epoch=first, verbose=verbose if rank == 0 else 0,
+                        callbacks=[*(callbacks or []), checkpointer], **seg_kwargs,
+                    )
+                    final_logs.update({k: float(v[-1]) for k, v in history.history.items() if v})
+                    if checkpointer.interrupted:
+                        break
+        except KeyboardInterrupt:
+            raise _interrupted(recipe, out_dir if writes else None, checkpointer, resume, saved_now=False) from None
+        if checkpointer.interrupted:
+            raise _interrupted(recipe, out_dir if writes else None, checkpointer, resume, saved_now=True)
+        if segments and int(gan.step_counter.numpy()) == step:  # else an untrained model is saved as a result
+            raise ValueError(
+                f"{recipe['name']}: trained 0 steps: the data gave no full batch of training.batch_size="
+                f"{recipe['training'].get('batch_size', 64)} (fewer images than one batch); add images, or lower "
+                "training.batch_size."
+            )
     seconds = time.perf_counter() - start
 
     metrics = evaluate(gan, recipe, seed=seed + 12345)
@@ -279,13 +411,128 @@ def train(
             "steps": int(gan.step_counter.numpy()),
             "replicas": dp.num_replicas,
             **({"rank": rank} if dp.num_replicas > 1 else {}),
-            **({"resumed_from": resumed_from, "start_step": start_step} if resumed_from else {}),
-            "final_logs": {k: float(v[-1]) for k, v in history.history.items()},
+            **({"resumed_from": resumed_from, "start_step": plan_start} if resumed_from else {}),
+            **({"continued_from_step": step} if state is not None else {}),
+            "final_logs": final_logs,
         }
     )
     if out_dir is not None and rank == 0:
-        _write_outputs(gan, recipe, metrics, out_dir, overwrite)
+        _write_outputs(gan, recipe, metrics, out_dir)
     return gan, metrics
+
+
+def _interrupted(recipe, out_dir, checkpointer, resume, saved_now):
+    """The `TrainingInterrupted` error for a stopped run: where its checkpoint is, how to resume."""
+    from ganzoo.checkpoint import TrainingInterrupted, find_checkpoint
+
+    found = find_checkpoint(out_dir) if out_dir is not None and out_dir.is_dir() else None
+    if found is None:
+        where = "no checkpoint was saved" + ("" if out_dir is not None else " (no output folder)")
+        return TrainingInterrupted(f"training of {recipe['name']} interrupted; {where}.", out_dir, None)
+    when = "" if saved_now else " (the last checkpoint; later steps are lost)"
+    return TrainingInterrupted(
+        f"training of {recipe['name']} interrupted at step {found['step']}; checkpoint saved in "
+        f"{found['folder']}{when}; continue with: ganzoo train {recipe['name']} --out {out_dir} --resume {out_dir}",
+        out_dir, found["step"],
+    )
+
+
+def _data_paths(data, recipe):
+    """Local paths among `data` and the recipe's data source (toy, tfds and builtin sources are none)."""
+    paths = []
+    for source in (data, recipe["data"].get("source")):
+        if isinstance(source, (str, os.PathLike)) and ":" not in os.fspath(source)[:8] and os.path.exists(source):
+            paths.append(Path(source).resolve())
+    return paths
+
+
+def _check_out_dir(out_dir, *, overwrite, data, recipe, resume, state):
+    """Refuse (one line) an `out_dir` that is, holds or lies inside the data, or that
+    would replace a folder ganzoo did not write."""
+    from ganzoo.checkpoint import is_run_folder
+
+    out = out_dir.resolve()
+    for src in _data_paths(data, recipe):
+        if out == src or out in src.parents or src in out.parents:
+            how = "is" if out == src else ("contains" if out in src.parents else "is inside")
+            raise ValueError(f"--out {out_dir} {how} the training data {src}; choose an --out outside the data.")
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise FileExistsError(f"--out {out_dir} is a file; choose another --out.")
+    interrupted = (out_dir / "checkpoint" / "state.json").is_file()
+    if interrupted and state is not None and Path(resume).resolve() == out:
+        return  # continuing an interrupted run into its own folder
+    if not overwrite:
+        hint = f" (it holds an interrupted run: continue it with --resume {out_dir})" if interrupted else ""
+        raise FileExistsError(f"{out_dir} already exists{hint}; choose another --out or pass --overwrite.")
+    if not (is_run_folder(out_dir) or _legacy_run_folder(out_dir)):
+        raise FileExistsError(
+            f"refusing to --overwrite {out_dir}: it is not a folder written by `ganzoo train` (no .ganzoo-run "
+            "marker); remove it yourself or choose another --out."
+        )
+
+
+def _legacy_run_folder(path):
+    """A run folder of an older ganzoo (no marker): only metrics.json, samples.png and preset/."""
+    names = {p.name for p in path.iterdir()}
+    return "preset" in names and (path / "preset" / "config.json").is_file() and names <= {
+        "metrics.json", "samples.png", "preset"
+    }
+
+
+def _steps_per_epoch(x, fit_kwargs):
+    if "steps_per_epoch" in fit_kwargs:
+        return int(fit_kwargs["steps_per_epoch"])
+    cardinality = int(x.cardinality()) if hasattr(x, "cardinality") else -1
+    return cardinality if cardinality > 0 else None
+
+
+def _skip_batches(x, fit_kwargs, skip, steps_per_epoch):
+    """`(x, fit_kwargs)` that start `skip` batches into the run's data stream, `steps_per_epoch` per epoch.
+
+    Toy arrays are drawn whole for the run and read in order (no shuffle), so
+    slicing continues the stream exactly; a `tf.data` pipeline is skipped
+    (repeated first when each epoch was one pass), the same batches when the
+    pipeline is deterministic for its seed.
+    """
+    if isinstance(x, np.ndarray):
+        batch = int(fit_kwargs["batch_size"])
+        return x[skip * batch:], {**fit_kwargs, "steps_per_epoch": steps_per_epoch}
+    class_names = getattr(x, "class_names", None)  # an attribute: re-attached below
+    if "steps_per_epoch" not in fit_kwargs:
+        x = x.repeat()
+    x = x.skip(skip)
+    x.class_names = class_names
+    return x, {**fit_kwargs, "steps_per_epoch": steps_per_epoch}
+
+
+def _fit_segments(x, fit_kwargs, done, epochs, recipe):
+    """The `fit` calls that train batches `done..epochs*steps` of the run: `[(x, kwargs, initial_epoch, epochs)]`.
+
+    A fresh run is one call with the data unchanged; a run resumed mid-epoch
+    first finishes that epoch, then runs the remaining epochs.
+    """
+    steps = _steps_per_epoch(x, fit_kwargs)
+    if done == 0:
+        return [(x, fit_kwargs, 0, epochs)], steps
+    if steps is None:
+        raise ValueError(
+            f"cannot continue {recipe['name']} mid-run: its data has no known length; set training.steps_per_epoch."
+        )
+    first, partial = divmod(done, steps)
+    if first + (partial > 0) > epochs:
+        raise ValueError(
+            f"the interrupted run of {recipe['name']} already trained {done} steps ({done / steps:g} epochs); "
+            f"resume with --epochs {first + (partial > 0)} or more."
+        )
+    segments = []
+    if partial:
+        segments.append((*_skip_batches(x, fit_kwargs, done, steps - partial), first, first + 1))
+        first += 1
+    if first < epochs:
+        segments.append((*_skip_batches(x, fit_kwargs, first * steps, steps), first, epochs))
+    return segments, steps
 
 
 def _check_classes(gan, recipe, class_names):
@@ -334,17 +581,31 @@ def _shard(dp, x, fit_kwargs, recipe):
     return local, fit_kwargs
 
 
-def _write_outputs(gan, recipe, metrics, out_dir, overwrite):
+def _write_outputs(gan, recipe, metrics, out_dir):
+    """Write metrics.json, samples.png and preset/ to a hidden marked sibling, then put it in place.
+
+    A full disk gives one line naming the file, the space needed and the
+    checkpoint that still holds the trained weights; the sibling is removed.
+    """
+    from ganzoo import checkpoint as ckpt_lib
+    from ganzoo.engine.preset_io import weights_nbytes
+
+    kept = out_dir / ckpt_lib.CHECKPOINT_DIR if (out_dir / ckpt_lib.CHECKPOINT_DIR / ckpt_lib.STATE_FILE).is_file() else None
+    needed = weights_nbytes(gan) + 2 * 2**20  # the weights, plus room for samples, metadata and card
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    ckpt_lib.check_free_space(out_dir.parent, needed, out_dir, kept)
+    tmp = ckpt_lib.make_temp_run_folder(out_dir)
+    writing = out_dir / "metrics.json"
     try:
-        with open(tmp / "metrics.json", "w") as f:
-            json.dump(metrics, f, indent=2)
+        ckpt_lib.write_json(tmp / "metrics.json", metrics, non_finite_key="non_finite")
+        writing = out_dir / "samples.png"
         write_samples(gan, tmp / "samples.png", recipe=recipe)
+        writing = out_dir / "preset"
         gan.save_to_preset(tmp / "preset", recipe=recipe, metrics=metrics)
-        if out_dir.exists() and overwrite:
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
+        writing = out_dir
+        ckpt_lib.replace_folder(tmp, out_dir)
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, Exception) and ckpt_lib.is_no_space(e):
+            raise ckpt_lib.no_space_error(writing, needed, kept) from None
         raise

@@ -32,6 +32,8 @@ ALLOWED_IMPORTS = {
     ("metrics/inception_weights.py", "torch"),
     # Reading official StyleGAN2 checkpoints (torch pickles), on any backend.
     ("convert/stylegan2.py", "torch"),
+    # The CLI imports TensorFlow once with its start-up INFO lines filtered, before Keras loads it.
+    ("cli.py", "tensorflow"),
 }
 
 # Calls of keras.backend.backend() outside ganzoo/backend/: only to record the name.

@@ -53,7 +53,7 @@ def test_folder_recursive_formats_and_skips(image_folder, caplog):
     # shuffle=False keeps the sorted, recursive file order: a.png, b.jpg, then nested/...
     assert np.allclose(x[0], 1.0) and np.allclose(x[1], -1.0, atol=0.02)
     assert "skipped 3 of 9 files" in caplog.text
-    assert "unreadable (e.g. bad.png" in caplog.text and "not an image extension (e.g. notes.txt)" in caplog.text
+    assert "1 unreadable (bad.png" in caplog.text and "not an image extension (e.g. notes.txt)" in caplog.text
     full = images(image_folder, 16, batch_size=4, seed=0)
     batches = list(full)
     assert len(batches) == 1 and batches[0].shape == (4, 16, 16, 3)

@@ -341,10 +341,10 @@ def test_sample_cli_one_line_errors(tmp_path, capsys, monkeypatch):
     assert main(["sample", "cgan", "-n", "3", "--labels", "0,1,2", "--out", str(out)]) == 0
     assert np.load(out)["labels"].tolist() == [0, 1, 2]
     capsys.readouterr()
-    assert main(["sample", "cgan", "-n", "3", "--out", str(out)]) == 1
+    assert main(["sample", "cgan", "-n", "3", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ganzoo sample: error:" in err and "[0, 3)" in err and "--labels" in err
-    assert main(["sample", "cgan", "--labels", "7", "--out", str(out)]) == 1
+    assert main(["sample", "cgan", "--labels", "7", "--out", str(out)]) == 2
     assert "has 3 classes; use ids 0..2" in capsys.readouterr().err
 
 

@@ -688,7 +688,7 @@ def test_cli_push_with_token_file(fake_upload, tmp_path, capsys, caplog):
     assert "uploaded" in capsys.readouterr().out
     _assert_token_nowhere(token, fake_upload, capsys, caplog, tmp_path / "preset")
     token_file.write_text("")
-    assert main(["push", str(preset), "me/x", "--token-file", str(token_file)]) == 1
+    assert main(["push", str(preset), "me/x", "--token-file", str(token_file)]) == 2
     assert "is empty" in capsys.readouterr().err
-    assert main(["push", str(tmp_path / "nope"), "me/x"]) == 1
+    assert main(["push", str(tmp_path / "nope"), "me/x"]) == 2
     assert "not an existing preset folder" in capsys.readouterr().err

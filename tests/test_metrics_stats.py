@@ -374,5 +374,5 @@ def test_cli_eval_stats_and_model(tmp_path, monkeypatch, capsys):
     assert record == json.loads(capsys.readouterr().out.split("\n", 1)[1])  # printed == written
     assert record["model"] == "toy" and record["fid"] > 0
     assert record["protocol"]["num_fake"] == 30 and record["protocol"]["num_real"] == 24
-    assert cli.main(["eval", "toy", "--metric", "fid"]) == 1  # no --reference: one-line error
+    assert cli.main(["eval", "toy", "--metric", "fid"]) == 2  # no --reference: one-line error
     assert "needs --reference" in capsys.readouterr().err

@@ -148,14 +148,14 @@ def test_cli_train_writes_metrics_samples_and_a_loadable_preset(tmp_path, capsys
     assert main(["sample", str(out / "preset"), "-n", "100", "--out", str(tmp_path / "s.npz")]) == 0
     assert np.load(tmp_path / "s.npz")["samples"].shape == (100, 2)
     # An existing folder is not overwritten by accident.
-    assert main(["train", str(path), "--out", str(out), "--quiet"]) == 1
+    assert main(["train", str(path), "--out", str(out), "--quiet"]) == 2
     assert "already exists" in capsys.readouterr().err
 
 
 def test_failed_training_leaves_no_output_folder(tmp_path):
     _, path = tiny_recipe(tmp_path, steps=20)
     out = tmp_path / "run"
-    assert main(["train", str(path), "--out", str(out), "--quiet", "--epochs", "0"]) == 1
+    assert main(["train", str(path), "--out", str(out), "--quiet", "--epochs", "0"]) == 2
     assert not out.exists()
     assert [p for p in tmp_path.iterdir() if p.name.startswith(".run")] == []
 
@@ -239,11 +239,11 @@ def test_cli_sample_options_and_errors(tmp_path, capsys):
     assert "sampling" in capsys.readouterr().err  # progress bar over 4 batches
     whole = ganzoo.load("ring8-nsgan").generate(100, seed=4)
     np.testing.assert_allclose(np.load(out)["samples"], whole, atol=1e-6)
-    assert main(["sample", "ring8-nsgan", "--truncation", "0.7", "--out", str(out)]) == 1
+    assert main(["sample", "ring8-nsgan", "--truncation", "0.7", "--out", str(out)]) == 2
     assert "does not support truncation" in capsys.readouterr().err
-    assert main(["sample", "ring8-nsgan", "--labels", "1", "--out", str(out)]) == 1
+    assert main(["sample", "ring8-nsgan", "--labels", "1", "--out", str(out)]) == 2
     assert "is not class-conditional; drop --labels" in capsys.readouterr().err
-    assert main(["sample", "ring8-nsgan", "--truncation", "1.5", "--out", str(out)]) == 1
+    assert main(["sample", "ring8-nsgan", "--truncation", "1.5", "--out", str(out)]) == 2
     assert "--truncation must lie in (0, 1]" in capsys.readouterr().err
     from ganzoo.commands.sample import parse_labels
 

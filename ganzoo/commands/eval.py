@@ -11,6 +11,7 @@ from a folder of real images.
 
 import json
 import os
+import sys
 import tempfile
 
 
@@ -91,17 +92,27 @@ def run(args):
     >>> cli.main(["eval", "--stats", "data/real", "--out", "real.npz"])  # doctest: +SKIP
     0
     """
-    from ganzoo.metrics.evaluate import check_metrics
+    from ganzoo.commands.sample import check_model_spec
 
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.weights and not os.path.isfile(args.weights):
+        raise FileNotFoundError(f"--weights {args.weights}: no such file")
     if args.stats:
         return _build_stats(args)
     if not args.model:
         raise ValueError("give a MODEL to evaluate, or --stats DIR --out stats.npz to build statistics")
-    metrics = check_metrics([m.strip() for m in args.metric.split(",") if m.strip()])
     if args.num_samples < 1:
         raise ValueError(f"-n must be a positive number of samples, got {args.num_samples}")
+    if args.reference is not None and not os.path.exists(args.reference):
+        raise FileNotFoundError(f"--reference {args.reference}: no such .npz file or image folder")
+    from ganzoo.metrics.evaluate import check_metrics
+
+    metrics = check_metrics([m.strip() for m in args.metric.split(",") if m.strip()])
     if args.reference is None and any(m in metrics for m in ("fid", "kid", "pr")):
         raise ValueError(f"--metric {','.join(metrics)} needs --reference STATS.npz or an image folder")
+    if "ganzoo.presets" not in sys.modules:  # else ganzoo.load says the same, at no extra cost
+        check_model_spec(args.model)  # before Keras loads
 
     import ganzoo
     from ganzoo.metrics.evaluate import evaluate

@@ -17,6 +17,7 @@ default classes).
 
 import inspect
 import os
+import sys
 
 
 def add_parser(subparsers):
@@ -100,6 +101,66 @@ def num_classes(model):
     return None if getattr(model, "conditional", False) else 0
 
 
+def check_model_spec(spec):
+    """Fail fast, before Keras loads, on a model spec `ganzoo.load` would reject.
+
+    Mirrors the checks of `ganzoo.load` that need no backend: an unknown
+    registry name (with suggestions), a missing file or folder, a recipe
+    without weights. `hf://` specs are left to the download.
+
+    Example:
+        >>> check_model_spec("dcgan-digits")
+        >>> check_model_spec("dcgan-digitz")
+        Traceback (most recent call last):
+        ValueError: Unknown model 'dcgan-digitz'. Did you mean: dcgan-digits? `ganzoo list` shows every name.
+    """
+    spec = os.fspath(spec)
+    if spec.startswith("hf://") or os.path.isdir(spec):
+        return
+    if spec.endswith(".keras"):
+        if not os.path.isfile(spec):
+            raise FileNotFoundError(f"No .keras file at {spec}.")
+        return
+    if "://" in spec:
+        raise ValueError(
+            f"Unsupported model spec {spec!r}: use a registry name, a preset folder, a .keras file or "
+            "'hf://org/repo[@revision]'."
+        )
+    if os.path.sep in spec or spec.startswith("."):
+        raise FileNotFoundError(f"No preset folder or .keras file at {spec}.")
+    from ganzoo import recipes
+
+    recipe = recipes.get(spec)
+    if not recipe.get("weights"):
+        raise ValueError(
+            f"{recipe['name']} is a training recipe without pretrained weights; train it with "
+            f"`ganzoo train {recipe['name']} --out DIR` and sample DIR/preset."
+        )
+
+
+def check_args(args):
+    """Checks of `ganzoo sample` that need no backend (numbers, --labels, the model spec).
+
+    Example:
+        >>> import argparse
+        >>> check_args(argparse.Namespace(num=0, batch_size=64, truncation=None, labels=None, name="dcgan-digits"))
+        Traceback (most recent call last):
+        ValueError: -n must be a positive number of samples, got 0
+    """
+    if args.num < 1:
+        raise ValueError(f"-n must be a positive number of samples, got {args.num}")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.truncation is not None and not 0.0 < args.truncation <= 1.0:
+        raise ValueError(f"--truncation must lie in (0, 1], got {args.truncation}")
+    if args.labels is not None:
+        parse_labels(args.labels, args.num)
+    # The spec check only saves the backend import; once ganzoo.presets is loaded,
+    # ganzoo.load (or a stand-in set by a caller) gives the same errors itself.
+    if "ganzoo.presets" not in sys.modules:
+        check_model_spec(args.name)
+
+
 def _generate_kwargs(model, args):
     """Keyword arguments for `model.generate`, checked against what it accepts."""
     params = inspect.signature(model.generate).parameters
@@ -176,13 +237,17 @@ def run(args):
         >>> main(["sample", "dcgan-digits", "-n", "64", "--out", "grid.png"])   # doctest: +SKIP
         0
     """
+    check_args(args)  # before Keras loads: mistakes are reported at once
+
+    from ganzoo.cli import import_tensorflow_quietly
+
+    if (args.backend or os.environ.get("KERAS_BACKEND", "tensorflow")) == "tensorflow":
+        import_tensorflow_quietly()
     import numpy as np
 
     import ganzoo
     from ganzoo.utils.images import make_grid, save_png, to_uint8
 
-    if args.num < 1:
-        raise ValueError(f"-n must be a positive number of samples, got {args.num}")
     model = ganzoo.load(args.name, generator_only=True)
     samples, labels = sample(model, args)
     out = args.out
@@ -200,6 +265,7 @@ def run(args):
             raise ValueError("2-D samples are written as a scatter: give --out a .png or .npz path.")
         scatter_png(samples, None, out)
     elif out.endswith(".png"):
+        # to_uint8 clips: StyleGAN2 outputs overshoot [-1, 1] slightly (see its generate()).
         save_png(out, make_grid(to_uint8(samples)))
     else:
         os.makedirs(out, exist_ok=True)

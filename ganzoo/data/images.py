@@ -216,12 +216,12 @@ def _fit(x, size, crop):
     return tf.clip_by_value(out, 0.0, 255.0)
 
 
-def _finish(ds, n, batch_size, repeat, drop_remainder, what):
-    """Check there is at least one full batch, then repeat if asked."""
+def _finish(ds, n, batch_size, repeat, drop_remainder, what, note=""):
+    """Check there is at least one full batch, then repeat if asked (``note`` joins the error)."""
     if n is not None and drop_remainder and not repeat and n < batch_size:
         raise ValueError(
             f"{what} has only {n} images, fewer than batch_size={batch_size}: lower batch_size, "
-            "or pass drop_remainder=False or repeat=True"
+            f"or pass drop_remainder=False or repeat=True{note}"
         )
     if repeat:
         ds = ds.repeat()
@@ -235,11 +235,12 @@ def _scan_folder(folder, rel_to=None):
     from PIL import Image
 
     readable, modes = [], []
-    skipped = {}  # reason -> [count, example]
+    skipped = {}  # reason -> [count, examples]
 
     def skip(reason, example):
-        entry = skipped.setdefault(reason, [0, example])
+        entry = skipped.setdefault(reason, [0, []])
         entry[0] += 1
+        entry[1].append(example)
 
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -266,9 +267,49 @@ def _scan_folder(folder, rel_to=None):
     return readable, modes, skipped
 
 
+# Reasons whose every file is named in the warning (damage the user should fix); the rest
+# (hidden files, other extensions) are expected in a folder and shown by one example.
+_NAMED_REASONS = ("unreadable",)
+_MAX_NAMED = 20
+
+
 def _skip_summary(skipped):
-    parts = [f"{count} {reason} (e.g. {example})" for reason, (count, example) in skipped.items()]
+    parts = []
+    for reason, (count, examples) in skipped.items():
+        if reason in _NAMED_REASONS:
+            shown = "; ".join(examples[:_MAX_NAMED])
+            more = f"; and {count - _MAX_NAMED} more" if count > _MAX_NAMED else ""
+            parts.append(f"{count} {reason} ({shown}{more})")
+        else:
+            parts.append(f"{count} {reason} (e.g. {examples[0]})")
     return ", ".join(parts)
+
+
+def _decode(path):
+    """The one decoder for folder images: uint8 (H, W, 3), first frame of an animation."""
+    tf = _tf()
+    img = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    img.set_shape([None, None, 3])
+    return img
+
+
+def _undecodable(paths):
+    """Indices of ``paths`` that ``_decode`` fails on (e.g. a truncated PNG, whose header PIL reads).
+
+    Decodes every file once, in parallel, with the decoder training uses, so the
+    dataset built from the rest never meets a bad file and keeps a known length.
+
+    Example:
+        >>> _undecodable(["ok.png", "truncated.png"])        # doctest: +SKIP
+        [1]
+    """
+    tf = _tf()
+    ds = tf.data.Dataset.from_tensor_slices(tf.constant(paths)).enumerate()
+    # Only the index comes back; decode errors drop the element, which is how a failure is seen.
+    ds = ds.map(lambda i, path: (i, tf.shape(_decode(path))[0]), num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=False)
+    ok = {int(i) for i, _ in ds.ignore_errors(log_warning=False).as_numpy_iterator()}
+    return [i for i in range(len(paths)) if i not in ok]
 
 
 def _class_folders(folder, class_names):
@@ -310,22 +351,33 @@ def _from_folder(folder, size, batch_size, channels, shuffle, seed, repeat, crop
     tf = _tf()
     if labels:
         names = _class_folders(folder, class_names)
-        paths, modes, ids, skipped, empty = [], [], [], {}, []
+        paths, modes, ids, skipped = [], [], [], {}
         for k, name in enumerate(names):
             p, m, s = _scan_folder(os.path.join(folder, name), rel_to=folder)
             paths += p
             modes += m
             ids += [k] * len(p)
-            for reason, (count, example) in s.items():
-                entry = skipped.setdefault(reason, [0, example])
+            for reason, (count, examples) in s.items():
+                entry = skipped.setdefault(reason, [0, []])
                 entry[0] += count
-            if not p:
-                empty.append(f"{name!r} (id {k})")
+                entry[1] += examples
     else:
         if class_names is not None:
             raise ValueError("class_names needs labels=True")
-        names, empty = None, []
+        names = None
         paths, modes, skipped = _scan_folder(folder)
+        ids = [0] * len(paths)
+    # A header can look fine over damaged data: drop such files now, by name, rather than
+    # let tf.data skip them mid-epoch (fewer images than counted, an unknown dataset length).
+    bad = set(_undecodable(paths)) if paths else set()
+    if bad:
+        entry = skipped.setdefault("unreadable", [0, []])
+        entry[0] += len(bad)
+        entry[1] += [f"{os.path.relpath(paths[i], folder)}: damaged, fails to decode" for i in sorted(bad)]
+        keep = [i for i in range(len(paths)) if i not in bad]
+        paths, modes, ids = [paths[i] for i in keep], [modes[i] for i in keep], [ids[i] for i in keep]
+    present = set(ids)
+    empty = [f"{name!r} (id {k})" for k, name in enumerate(names or []) if k not in present]
     n_skipped = sum(count for count, _ in skipped.values())
     if not paths:
         detail = f": {_skip_summary(skipped)}" if skipped else ""
@@ -333,19 +385,11 @@ def _from_folder(folder, size, batch_size, channels, shuffle, seed, repeat, crop
             f"no readable images in {folder!r}: skipped {n_skipped} files{detail}; "
             f"add {'/'.join(e[1:] for e in IMAGE_EXTENSIONS)} images or pass a numpy array"
         )
-    if skipped:
-        logger.warning("images(%r): skipped %d of %d files: %s", folder, n_skipped, n_skipped + len(paths),
-                       _skip_summary(skipped))
-    if empty:  # kept as classes, as Keras does, so the ids still match the folder order
-        logger.warning("images(%r): class sub-folders with no readable image: %s", folder, ", ".join(empty))
     if channels is None:
         channels = 1 if all(m in _GRAY_MODES for m in modes) else 3
 
     def load(path):
-        data = tf.io.read_file(path)
-        img = tf.io.decode_image(data, channels=3, expand_animations=False)
-        img.set_shape([None, None, 3])
-        img = _convert_channels(tf.cast(img, tf.float32), 3, channels)
+        img = _convert_channels(tf.cast(_decode(path), tf.float32), 3, channels)
         img = _fit(img, size, crop)
         img.set_shape([size[0], size[1], channels])
         return img / 127.5 - 1.0
@@ -360,9 +404,17 @@ def _from_folder(folder, size, batch_size, channels, shuffle, seed, repeat, crop
         ds = ds.map(lambda path, y: (load(path), y), num_parallel_calls=tf.data.AUTOTUNE)
     else:
         ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
-    # A file whose header looked fine but whose data is damaged is skipped with a warning.
-    ds = ds.ignore_errors(log_warning=True)
-    ds = _finish(ds, len(paths), batch_size, repeat, drop_remainder, f"folder {folder!r}")
+    # No ignore_errors: every file decoded above, and a dataset that may drop elements has an
+    # unknown length, for which Keras's TensorFlow loop runs one extra, empty step per epoch
+    # (the step counter and optimizer iterations advance while no batch is trained).
+    note = f"; skipped {n_skipped} files: {_skip_summary(skipped)}" if skipped else ""
+    ds = _finish(ds, len(paths), batch_size, repeat, drop_remainder, f"folder {folder!r}", note)
+    # One warning line, after the too-few check whose error already carries the same summary.
+    if skipped:
+        logger.warning("images(%r): skipped %d of %d files: %s", folder, n_skipped, n_skipped + len(paths),
+                       _skip_summary(skipped))
+    if empty:  # kept as classes, as Keras does, so the ids still match the folder order
+        logger.warning("images(%r): class sub-folders with no readable image: %s", folder, ", ".join(empty))
     return ds.batch(batch_size, drop_remainder=drop_remainder), names
 
 
@@ -571,8 +623,11 @@ def images(
 
     * an image folder, searched recursively for png/jpg/jpeg/bmp/gif/webp files
       (hidden files and folders are ignored; GIFs give their first frame; alpha is
-      dropped). Unreadable files are skipped with a warning; a folder with no
-      readable image is an error that counts the skipped files and says why.
+      dropped). Every file is decoded once up front; unreadable or damaged
+      ones (e.g. a truncated PNG) are skipped and named in one warning line,
+      so the dataset's length (``ds.cardinality()``) is the batches it yields.
+      A folder with no readable image, or fewer than one batch, is an error
+      that counts the skipped files and says why.
       With ``labels=True`` each top-level sub-folder is a class: sorted by name
       and numbered 0..K-1 exactly as ``keras.utils.image_dataset_from_directory``
       does; there must be at least two and no images directly in the folder.

@@ -848,29 +848,68 @@ class GAN(LatentSamplingMixin, keras.Model):
 
         Numpy labels must be integer ids in range; a conditional model needs
         labels and an unconditional one refuses them. For a `tf.data.Dataset`
-        the element structure is checked. (Errors raised inside a compiled
-        step would leave a JAX model's variables unusable.)
+        the element structure is checked, and one that yields no batch is an
+        error (a dataset of unknown length is read for one batch to tell).
+        Images that look like `[0, 255]` (an integer dtype, or floats above
+        1.5 in an `(N, H, W[, C])` array) get a warning: the networks here
+        work in `[-1, 1]`. A warning, not an error, since the engine cannot
+        know the generator's output range (a linear output may model other
+        ranges on purpose). (Errors raised inside a compiled step would leave
+        a JAX model's variables unusable.)
 
         Example:
             >>> cgan.check_fit_data(images, labels)
+            >>> gan.check_fit_data(np.zeros((8, 32, 32, 3), "uint8"))   # warns: scale to [-1, 1]
         """
+        import warnings
+
+        def warn_range(what):
+            warnings.warn(
+                f"fit() got {what}, but GANs here train on images in [-1, 1] (the generator's tanh range): "
+                "scale them (x / 127.5 - 1 for [0, 255]) or load them with ganzoo.data.images(...).",
+                UserWarning,
+                stacklevel=3,
+            )
+
         if _has_dataset_structure(x):
             spec = x.element_spec
             if isinstance(spec, dict):
-                keys = set(spec)
+                keys, x_spec = set(spec), spec.get("x")
             elif isinstance(spec, (tuple, list)):
                 keys = {"x", "y"} if len(spec) >= 2 and spec[1] is not None else {"x"}
+                x_spec = spec[0] if spec else None
             else:
-                keys = {"x"}
+                keys, x_spec = {"x"}, spec
             self.unpack_keys_check(keys)
+            length = int(x.cardinality())
+            if length == -2:  # unknown (e.g. after filter): look for a first batch, which costs one batch
+                length = sum(1 for _ in x.take(1))
+            if length == 0:  # Keras would run no step (JAX: a traceback; TF: an empty step that counts)
+                raise ValueError(
+                    "fit() got a dataset that yields no batch: it holds fewer samples than one "
+                    "batch (with drop_remainder=True) or none; add data or lower the batch size."
+                )
+            if hasattr(x_spec, "dtype") and _is_int_dtype(x_spec):
+                warn_range(f"a dataset of {keras.backend.standardize_dtype(x_spec.dtype)} images")
             return
         if isinstance(x, dict):
             keys = set(x) | ({"y"} if y is not None else set())
+            images = x.get("x")
         elif hasattr(x, "shape"):  # arrays and tensors
             keys = {"x", "y"} if y is not None else {"x"}
+            images = x
         else:
             return  # generators / PyDatasets: checked when the first batch is traced
         self.unpack_keys_check(keys)
+        if hasattr(images, "shape") and hasattr(images, "dtype") and len(images.shape) and images.shape[0]:
+            if _is_int_dtype(images):
+                warn_range(f"{keras.backend.standardize_dtype(images.dtype)} images")
+            elif len(images.shape) >= 3:  # images only: 2-D toy points may span any range
+                # The first few million values tell [0, 255] from [-1, 1] without a pass over all the data.
+                per_image = max(1, int(np.prod(images.shape[1:])))
+                top = float(np.max(keras.ops.convert_to_numpy(images[: max(1, 2**22 // per_image)])))
+                if top > 1.5:
+                    warn_range(f"float images with values up to {top:.4g}")
         if y is None:
             return
         y_np = np.asarray(y)

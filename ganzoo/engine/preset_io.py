@@ -29,6 +29,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from ganzoo.checkpoint import apply_umask_tree, finite_json, is_no_space, no_space_error
+
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 # Sharded weights (Keras's own format): an index plus model_00000.weights.h5, ...
@@ -114,12 +116,18 @@ def weights_nbytes(gan):
 def _metadata(gan, folder, recipe, metrics, license, source):
     import ganzoo
     from ganzoo.hub import sha256_file  # hashlib only: no model or preset code
+    from ganzoo.utils.provenance import inherit_provenance
 
+    # A model loaded from a preset (or resumed from one) keeps its license and names its parent.
+    recipe, license, source, inherited = inherit_provenance(gan, recipe, metrics, license, source)
     recipe = recipe or {}
     protocol = (recipe.get("eval") or {}).get("protocol")
-    metric_rows = {}
+    metric_rows, non_finite = {}, []
     for key, value in (metrics or {}).items():
-        if isinstance(value, dict) and "value" in value:
+        number = value.get("value") if isinstance(value, dict) else value
+        if isinstance(number, float) and not np.isfinite(number):
+            non_finite.append(key)  # JSON and the model card have no NaN: listed by name instead
+        elif isinstance(value, dict) and "value" in value:
             metric_rows[key] = value
         elif isinstance(value, (int, float)) and key in _METRIC_KEYS:
             metric_rows[key] = {"value": value, "protocol": protocol or "see recipe"}
@@ -137,6 +145,8 @@ def _metadata(gan, folder, recipe, metrics, license, source):
         "datasets": [str(data.get("source"))] if data.get("source") else [],
         "recipe": recipe or None,
         "metrics": metric_rows,
+        **({"non_finite_metrics": non_finite} if non_finite else {}),
+        **inherited,
         "sample_shape": list(gan.sample_shape),
         "latent_shape": list(gan.latent_shape),
         "files": {name: sha256_file(folder / name) for name in (CONFIG_FILE, *weight_files(folder))},
@@ -202,18 +212,18 @@ def save_preset(
             gan.save_weights(tmp / WEIGHTS_FILE)
         if samples:
             samples_writer(gan, tmp / SAMPLES_FILE, recipe=recipe)
-        metadata = _metadata(gan, tmp, recipe, metrics, license, source)
-        (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2, default=str))
+        metadata, _ = finite_json(_metadata(gan, tmp, recipe, metrics, license, source))  # strict JSON: NaN -> null
+        (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2, default=str, allow_nan=False))
         from ganzoo.hub import write_model_card  # text from metadata only: no model or preset code
 
         write_model_card(tmp, metadata)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it owner-only; a preset is meant to be shared
-        for child in tmp.iterdir():
-            os.chmod(child, 0o644)
+        apply_umask_tree(tmp)  # mkdtemp makes it owner-only; give what a plain mkdir/open would
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, Exception) and is_no_space(e):
+            raise no_space_error(path, weights_nbytes(gan) + 2**20) from None
         raise
     return str(path)

@@ -15,6 +15,7 @@ Example:
 """
 
 import difflib
+import inspect
 
 KINDS = ("builder", "model_class", "objective", "penalty", "converter")
 _REGISTRY = {kind: {} for kind in KINDS}
@@ -96,17 +97,62 @@ def lookup(kind, name, where=None):
     raise ValueError(f"{prefix}Unknown {label} {name!r}{hint}. Valid names: {', '.join(valid)}.")
 
 
+def check_arguments(obj, config, what):
+    """Raise a one-line ValueError unless `obj(**config)` binds: an unknown key
+    (named, with a close match and the valid ones) or a missing required argument.
+
+    Objects taking `**kwargs`, or whose signature cannot be read, are not checked.
+
+    Args:
+        what: how the error names the callee, e.g. "penalty 'r1'".
+
+    Example:
+        >>> check_arguments(lambda gamma=1.0, every=1: None, {"gama": 1.0}, "penalty 'r1'")
+        Traceback (most recent call last):
+        ValueError: penalty 'r1' has no argument 'gama' (did you mean 'gamma'?); valid: gamma, every.
+    """
+    try:
+        signature = inspect.signature(obj)  # a class: its __init__, without self
+    except (TypeError, ValueError):
+        return
+    params = signature.parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return
+    valid = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    for key in config:
+        if key not in valid:
+            close = difflib.get_close_matches(str(key), valid, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{what} has no argument {key!r}{hint}; valid: {', '.join(valid) or 'none'}.")
+    try:
+        signature.bind(**config)
+    except TypeError as e:  # e.g. "missing a required argument: 'x'"
+        raise ValueError(f"{what}: {e}; valid: {', '.join(valid) or 'none'}.") from None
+
+
 def resolve(identifier, kind):
     """Instantiate `lookup(kind, name)(**config)` from a name or `{"name", "config"}`.
 
-    Names of objectives and penalties are case-insensitive.
+    Names of objectives and penalties are case-insensitive. A config key the
+    constructor does not take is a one-line ValueError naming it, a close
+    match and the valid keys (not Python's TypeError).
 
     Example:
         >>> resolve({"name": "hinge", "config": {}}, "objective")
         Hinge()
+        >>> resolve({"name": "r1", "config": {"gama": 1.0}}, "penalty")
+        Traceback (most recent call last):
+        ValueError: penalty 'r1' has no argument 'gama' (did you mean 'gamma'?); valid: gamma, every.
     """
     config = {}
     if isinstance(identifier, dict):
-        config = dict(identifier.get("config", {}))
+        config = identifier.get("config") or {}
         identifier = identifier.get("name")
-    return lookup(kind, identifier)(**config)
+        if not isinstance(config, dict):
+            raise ValueError(
+                f"{kind} {identifier!r}: config must be a mapping of arguments, got {type(config).__name__}."
+            )
+        config = dict(config)
+    obj = lookup(kind, identifier)
+    check_arguments(obj, config, f"{kind.replace('_', ' ')} {identifier!r}")
+    return obj(**config)

@@ -283,22 +283,33 @@ class StyleGAN2(GAN):
             use_ema,
         )
 
-    def synthesize_numpy(self, ws, noise_mode="const", batch_size=8, use_ema=True):
+    def synthesize_numpy(self, ws, noise_mode="const", batch_size=8, use_ema=True, clip=False):
         """Styles ws (N, num_ws, w_dim) -> images (N, H, W, C) as numpy.
 
+        Values lie *about* in [-1, 1] and are not clipped (as NVIDIA's
+        synthesis network, whose outputs overshoot slightly); `clip=True`
+        clips them to [-1, 1]. PNG writers (`ganzoo.utils.images.to_uint8`,
+        `ganzoo sample`) clip anyway.
+
         Example:
-            >>> imgs = gan.synthesize_numpy(gan.map(z), noise_mode="const")
+            >>> imgs = gan.synthesize_numpy(gan.map(z), noise_mode="const", clip=True)
         """
         ws = np.asarray(ws, dtype="float32")
         out = [
             self._run(lambda c=ws[i : i + batch_size]: self.generator.synthesis(c, noise_mode=noise_mode), use_ema)
             for i in range(0, len(ws), int(batch_size))
         ]
-        return np.concatenate(out, axis=0)
+        out = np.concatenate(out, axis=0)
+        return np.clip(out, -1.0, 1.0) if clip else out
 
     def generate(self, n=None, *, seed=None, latents=None, labels=None, truncation=1.0, truncation_cutoff=None,
-                 noise_mode="const", batch_size=8, use_ema=True):
+                 noise_mode="const", batch_size=8, use_ema=True, clip=False):
         """Sample images (NHWC, about [-1, 1]) from the EMA generator.
+
+        The values are not clipped by default, like NVIDIA's reference code:
+        they overshoot [-1, 1] a little (unlike the other families' tanh
+        outputs). Pass `clip=True` for values inside [-1, 1]; PNG output
+        (`to_uint8`, `ganzoo sample`) is clipped either way.
 
         Args:
             n, seed: number of images and the numpy seed of their latents
@@ -311,14 +322,16 @@ class StyleGAN2(GAN):
             truncation_cutoff: truncate only the first `cutoff` style layers.
             noise_mode: "const" (the stored noise maps, deterministic),
                 "random" or "none".
+            clip: clip the images to [-1, 1] (default False: raw values).
 
         Example:
             >>> imgs = gan.generate(8, seed=0, truncation=0.7, noise_mode="const")
+            >>> png_ready = gan.generate(8, seed=0, clip=True)   # inside [-1, 1]
         """
         self._check_sampling_args(truncation, noise_mode)
         z = self._as_latents(n, seed, latents)
         ws = self.map(z, labels, truncation, truncation_cutoff, use_ema=use_ema)
-        return self.synthesize_numpy(ws, noise_mode=noise_mode, batch_size=batch_size, use_ema=use_ema)
+        return self.synthesize_numpy(ws, noise_mode=noise_mode, batch_size=batch_size, use_ema=use_ema, clip=clip)
 
     def _latent_batch(self, refs):
         refs = refs if isinstance(refs, (list, tuple)) else [refs]

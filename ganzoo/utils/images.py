@@ -103,7 +103,15 @@ def save_png(path, array):
     try:
         with os.fdopen(fd, "wb") as f:
             Image.fromarray(array).save(f, format="PNG")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would survive the rename
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _umask():
+    """The process umask (os.umask can only be read by setting it)."""
+    old = os.umask(0o022)
+    os.umask(old)
+    return old

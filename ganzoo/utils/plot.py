@@ -13,6 +13,8 @@ import tempfile
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ganzoo.utils.images import _umask
+
 
 def scatter_png(samples, centers=None, path="samples.png", std=None, size=512, margin=0.15):
     """Draw `samples` (N, 2) as dots over the true mode `centers` (K, 2).
@@ -49,10 +51,11 @@ def scatter_png(samples, centers=None, path="samples.png", std=None, size=512, m
             draw.ellipse((x - r, y - r, x + r, y + r), outline=(220, 30, 30))
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=directory)
     os.close(fd)
     try:
         image.save(tmp, format="PNG")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would survive the rename
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
