@@ -286,20 +286,10 @@ def load(spec, *, revision=None, generator_only=False):
             ) from None
     if os.path.isdir(spec):
         return load_preset(spec, generator_only=generator_only)
-    if "://" in spec:
-        raise ValueError(
-            f"Unsupported model spec {spec!r}: use a registry name, a preset folder, a .keras file or "
-            "'hf://org/repo[@revision]'."
-        )
-    if os.path.sep in spec or spec.startswith("."):
-        raise FileNotFoundError(f"No preset folder or .keras file at {spec}.")
+    from ganzoo.sources import check_model_spec
+
+    check_model_spec(spec)  # unknown names, missing paths, recipes without weights
     recipe = recipes.get(spec)
-    if not recipe.get("weights"):
-        raise ValueError(
-            f"{recipe['name']} is a training recipe without pretrained weights; train it with "
-            f"`ganzoo train {recipe['name']} --out DIR` and load DIR/preset, or build it untrained "
-            f"with ganzoo.training.build({recipe['name']!r})."
-        )
     from ganzoo import sources
 
     return sources.load_from_sources(recipe, revision=revision, generator_only=generator_only)

@@ -70,6 +70,44 @@ def _one_line(err, limit=300):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def check_model_spec(spec):
+    """Fail fast, before Keras loads, on a model spec `ganzoo.load` would reject.
+
+    Mirrors the checks of `ganzoo.load` that need no backend: an unknown
+    registry name (with suggestions), a missing file or folder, a recipe
+    without weights. `hf://` specs are left to the download.
+
+    Example:
+        >>> check_model_spec("dcgan-digits")
+        >>> check_model_spec("dcgan-digitz")
+        Traceback (most recent call last):
+        ValueError: Unknown model 'dcgan-digitz'. Did you mean: dcgan-digits? `ganzoo list` shows every name.
+    """
+    spec = os.fspath(spec)
+    if spec.startswith("hf://") or os.path.isdir(spec):
+        return
+    if spec.endswith(".keras"):
+        if not os.path.isfile(spec):
+            raise FileNotFoundError(f"No .keras file at {spec}.")
+        return
+    if "://" in spec:
+        raise ValueError(
+            f"Unsupported model spec {spec!r}: use a registry name, a preset folder, a .keras file or "
+            "'hf://org/repo[@revision]'."
+        )
+    if os.path.sep in spec or spec.startswith("."):
+        raise FileNotFoundError(f"No preset folder or .keras file at {spec}.")
+    from ganzoo import recipes
+
+    recipe = recipes.get(spec)
+    if not recipe.get("weights"):
+        raise ValueError(
+            f"{recipe['name']} is a training recipe without pretrained weights; train it with "
+            f"`ganzoo train {recipe['name']} --out DIR` and load DIR/preset, or build it untrained "
+            f"with ganzoo.training.build({recipe['name']!r})."
+        )
+
+
 def normalize(recipe):
     """The recipe's weight sources as a checked list of dicts (bad keys raise ValueError).
 

@@ -139,7 +139,7 @@ def test_sample_bad_input_is_one_line(tmp_path, capsys, extra, expect):
 
 
 def test_model_spec_checks_without_backend(tmp_path):
-    from ganzoo.commands.sample import check_model_spec
+    from ganzoo.sources import check_model_spec
 
     with pytest.raises(ValueError, match="Did you mean: dcgan-digits"):
         check_model_spec("dcgan-digitz")

@@ -92,7 +92,7 @@ def run(args):
     >>> cli.main(["eval", "--stats", "data/real", "--out", "real.npz"])  # doctest: +SKIP
     0
     """
-    from ganzoo.commands.sample import check_model_spec
+    from ganzoo.sources import check_model_spec
 
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")

@@ -101,43 +101,6 @@ def num_classes(model):
     return None if getattr(model, "conditional", False) else 0
 
 
-def check_model_spec(spec):
-    """Fail fast, before Keras loads, on a model spec `ganzoo.load` would reject.
-
-    Mirrors the checks of `ganzoo.load` that need no backend: an unknown
-    registry name (with suggestions), a missing file or folder, a recipe
-    without weights. `hf://` specs are left to the download.
-
-    Example:
-        >>> check_model_spec("dcgan-digits")
-        >>> check_model_spec("dcgan-digitz")
-        Traceback (most recent call last):
-        ValueError: Unknown model 'dcgan-digitz'. Did you mean: dcgan-digits? `ganzoo list` shows every name.
-    """
-    spec = os.fspath(spec)
-    if spec.startswith("hf://") or os.path.isdir(spec):
-        return
-    if spec.endswith(".keras"):
-        if not os.path.isfile(spec):
-            raise FileNotFoundError(f"No .keras file at {spec}.")
-        return
-    if "://" in spec:
-        raise ValueError(
-            f"Unsupported model spec {spec!r}: use a registry name, a preset folder, a .keras file or "
-            "'hf://org/repo[@revision]'."
-        )
-    if os.path.sep in spec or spec.startswith("."):
-        raise FileNotFoundError(f"No preset folder or .keras file at {spec}.")
-    from ganzoo import recipes
-
-    recipe = recipes.get(spec)
-    if not recipe.get("weights"):
-        raise ValueError(
-            f"{recipe['name']} is a training recipe without pretrained weights; train it with "
-            f"`ganzoo train {recipe['name']} --out DIR` and sample DIR/preset."
-        )
-
-
 def check_args(args):
     """Checks of `ganzoo sample` that need no backend (numbers, --labels, the model spec).
 
@@ -158,6 +121,8 @@ def check_args(args):
     # The spec check only saves the backend import; once ganzoo.presets is loaded,
     # ganzoo.load (or a stand-in set by a caller) gives the same errors itself.
     if "ganzoo.presets" not in sys.modules:
+        from ganzoo.sources import check_model_spec  # framework-free
+
         check_model_spec(args.name)
 
 
