@@ -138,15 +138,10 @@ def simulate_cpu_devices(n):
 
 
 def initialize_jax(coordinator=None, num_processes=None, process_id=None, *, timeout=300):
-    """Join a multi-process JAX job (several hosts, or several processes on one).
+    """Join a multi-process JAX job (`ganzoo.backend.jax.initialize_multi_process`).
 
-    Wraps `jax.distributed.initialize` with a bounded wait, then seeds Keras's
-    RNG identically on every process (as `keras.distribution.initialize`
-    does). Arguments default to Keras's environment variables
-    `KERAS_DISTRIBUTION_JOB_ADDRESSES` (the first address is the
-    coordinator), `KERAS_DISTRIBUTION_NUM_PROCESSES` and
-    `KERAS_DISTRIBUTION_PROCESS_ID`. Must run before JAX computes anything.
-    CPU processes talk through gloo. Other backends raise a ValueError
+    Arguments default to Keras's `KERAS_DISTRIBUTION_*` variables; must run
+    before JAX computes anything. Other backends raise a ValueError
     (TensorFlow workers read TF_CONFIG; torch uses torchrun).
 
     Args:

@@ -69,7 +69,7 @@ def test_path_length_penalty_equals_finite_differences():
     # The penalty: running mean a <- a + 0.01 (mean - a), value E[(l - a)^2], on N // 2 samples.
     pl = penalties.PathLength(weight=2.0, every=4)
     stub = types.SimpleNamespace(
-        sample_styles=lambda n: ops.convert_to_tensor(ws[:n]), synthesize=synth, sample_shape=(8, 8, 3),
+        sample_styles=lambda n, labels=None: ops.convert_to_tensor(ws[:n]), synthesize=synth, sample_shape=(8, 8, 3),
         random_normal=lambda shape, g=keras.random.SeedGenerator(seed): keras.random.normal(shape, seed=g),
         pl_mean=keras.Variable(0.5, trainable=False),
     )

@@ -145,9 +145,10 @@ def train_one(name, out_root, epochs=None):
     gan, train_metrics = train(recipe, epochs=epochs, verbose=0)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    if name == "dcgan-digits":
+    protocol = (recipe.get("eval") or {}).get("protocol")  # the card's metrics follow the recipe's protocol
+    if protocol == "digits_classifier":
         metrics, raw = _digits_metrics(gan, recipe)
-    elif name == "cgan-digits":
+    elif protocol == "digits_classifier_conditional":
         metrics, raw = _conditional_digits_metrics(gan, recipe)
     else:
         metrics, raw = _ring_metrics(train_metrics, recipe)

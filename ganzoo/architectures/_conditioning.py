@@ -73,6 +73,26 @@ def label_input():
     return keras.Input(shape=(), dtype="int32", name="y")
 
 
+def generator_inputs(latent_dim, num_classes):
+    """A generator's inputs: `(inputs, h, labels)`.
+
+    Unconditional: `z` alone (`h = z`, `labels = None`). Conditional: `[z, y]`,
+    `labels` the one-hot of `y` and `h` = z and labels concatenated (Mirza &
+    Osindero 2014).
+
+    Example:
+        >>> inputs, h, labels = generator_inputs(8, 10)
+        >>> tuple(h.shape)
+        (None, 18)
+    """
+    z = keras.Input((int(latent_dim),), name="z")
+    if not num_classes:
+        return z, z, None
+    y = label_input()
+    labels = one_hot(y, num_classes, name="one_hot")
+    return [z, y], layers.Concatenate(name="z_y")([z, labels]), labels
+
+
 def one_hot(y, num_classes, name=None):
     """(N,) int class ids -> (N, num_classes) float one-hot.
 

@@ -127,13 +127,7 @@ def dcgan_generator(
     _check_normalization(normalization)
     num_classes = cond.check_generator_conditioning(num_classes, conditioning)
     widths = [min(width * 2 ** (stages - 1 - i), max_width) for i in range(stages)]
-    z = keras.Input((int(latent_dim),), name="z")
-    inputs, h = z, z
-    if num_classes:
-        y = cond.label_input()
-        inputs = [z, y]
-        labels = cond.one_hot(y, num_classes, name="one_hot")
-        h = layers.Concatenate(name="z_y")([z, labels])
+    inputs, h, labels = cond.generator_inputs(latent_dim, num_classes)
 
     def join_labels(x, stage):
         # Reed et al. 2016: the label replicated at every position of the feature map.

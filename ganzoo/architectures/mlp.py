@@ -55,6 +55,20 @@ def _norm(kind, i):
     return None
 
 
+def _dense_stack(x, hidden, activation, normalization, labels=None, joins=()):
+    # Dense -> norm -> activation per width; the one-hot labels are concatenated
+    # to the input of the layers listed in `joins`.
+    for i, width in enumerate(hidden):
+        if i in joins:
+            x = layers.Concatenate(name=f"fc{i}_y")([x, labels])
+        x = layers.Dense(int(width), name=f"fc{i}")(x)
+        norm = _norm(normalization, i)
+        if norm is not None:
+            x = norm(x)
+        x = _activation(activation)(x)
+    return x
+
+
 def _as_shape(shape):
     return (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
 
@@ -100,21 +114,10 @@ def mlp_generator(
     _check_normalization(normalization)
     num_classes = cond.check_generator_conditioning(num_classes, conditioning)
     output_shape = _as_shape(output_shape)
-    z = keras.Input((int(latent_dim),), name="z")
-    inputs, x = z, z
-    if num_classes:
-        y = cond.label_input()
-        inputs = [z, y]
-        labels = cond.one_hot(y, num_classes, name="one_hot")
-        x = layers.Concatenate(name="z_y")([z, labels])
-    for i, width in enumerate(hidden):
-        if num_classes and conditioning == "hidden" and i > 0:
-            x = layers.Concatenate(name=f"fc{i}_y")([x, labels])
-        x = layers.Dense(int(width), name=f"fc{i}")(x)
-        norm = _norm(normalization, i)
-        if norm is not None:
-            x = norm(x)
-        x = _activation(activation)(x)
+    inputs, x, labels = cond.generator_inputs(latent_dim, num_classes)
+    # "hidden": the label joins every hidden layer after the first (which already sees it).
+    joins = range(1, len(hidden)) if num_classes and conditioning == "hidden" else ()
+    x = _dense_stack(x, hidden, activation, normalization, labels, joins)
     x = layers.Dense(math.prod(output_shape), name="out")(x)
     x = _activation(output_activation)(x)
     if len(output_shape) > 1:
@@ -175,6 +178,7 @@ def mlp_discriminator(
     x_in = keras.Input(input_shape, name="x")
     inputs = x_in
     x = layers.Flatten()(x_in) if len(input_shape) > 1 else x_in
+    labels = None
     if conditioning is not None:
         y = cond.label_input()
         inputs = [x_in, y]
@@ -182,14 +186,8 @@ def mlp_discriminator(
             labels = cond.one_hot(y, num_classes, name="one_hot")
     if conditioning == "input":
         x = layers.Concatenate(name="x_y")([x, labels])
-    for i, width in enumerate(hidden):
-        if conditioning == "hidden" and i == len(hidden) - 1:
-            x = layers.Concatenate(name=f"fc{i}_y")([x, labels])
-        x = layers.Dense(int(width), name=f"fc{i}")(x)
-        norm = _norm(normalization, i)
-        if norm is not None:
-            x = norm(x)
-        x = _activation(activation)(x)
+    joins = (len(hidden) - 1,) if conditioning == "hidden" else ()  # the label joins the last hidden layer
+    x = _dense_stack(x, hidden, activation, normalization, labels, joins)
     features = x
     logits = layers.Dense(1, name="logit")(features)
     if conditioning == "projection":

@@ -298,8 +298,7 @@ class PathLength(Penalty):
             n = ops.maximum(batch // self.batch_shrink, 1)
         labels = gan.sample_labels(n, None) if getattr(gan, "num_classes", 0) else None
         if hasattr(gan, "sample_styles"):
-            ws = gan.sample_styles(n) if labels is None else gan.sample_styles(n, labels)
-            synthesis = gan.synthesize
+            ws, synthesis = gan.sample_styles(n, labels), gan.synthesize
         else:
             ws = gan.sample_latents(n)
             synthesis = lambda z: gan.call_generator(z, labels, training=True)  # noqa: E731
