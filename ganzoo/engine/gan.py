@@ -138,6 +138,12 @@ def _optimizer_attribute(name):
     return {"generator": "g_optimizer", "discriminator": "d_optimizer"}.get(name, f"{name}_optimizer")
 
 
+def _latent_dim_config(shape):
+    if shape is None:
+        return None
+    return list(shape) if len(shape) > 1 else shape[0]
+
+
 def _has_dataset_structure(x):
     # tf.data.Dataset without importing TensorFlow here (the engine is backend-neutral).
     return hasattr(x, "element_spec") and hasattr(x, "cardinality")
@@ -206,7 +212,8 @@ class GAN(LatentSamplingMixin, keras.Model):
             raise ValueError(f"label_distribution must be 'uniform' or 'data', got {label_distribution!r}.")
         self.generator = generator
         self.discriminator = discriminator
-        self.latent_shape = (
+        # None: a translator (ganzoo.engine.translation) draws no latents.
+        self.latent_shape = None if latent_dim is None else (
             (int(latent_dim),) if isinstance(latent_dim, (int, np.integer)) else tuple(latent_dim)
         )
         self.objective = objectives_lib.get(objective)
@@ -963,7 +970,7 @@ class GAN(LatentSamplingMixin, keras.Model):
             "name": self.name,
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-            "latent_dim": list(self.latent_shape) if len(self.latent_shape) > 1 else self.latent_shape[0],
+            "latent_dim": _latent_dim_config(self.latent_shape),
             "objective": objectives_lib.serialize(self.objective),
             "penalties": [penalties_lib.serialize(p) for p in self.regularizers],
             "d_steps": self.d_steps,

@@ -148,7 +148,7 @@ def _metadata(gan, folder, recipe, metrics, license, source):
         **({"non_finite_metrics": non_finite} if non_finite else {}),
         **inherited,
         "sample_shape": list(gan.sample_shape),
-        "latent_shape": list(gan.latent_shape),
+        "latent_shape": None if gan.latent_shape is None else list(gan.latent_shape),
         "files": {name: sha256_file(folder / name) for name in (CONFIG_FILE, *weight_files(folder))},
     }
 

@@ -70,7 +70,9 @@ class LatentSamplingMixin:
 
     @property
     def latent_dim(self):
-        """Latent size (int) for vector latents, else the latent shape."""
+        """Latent size (int) for vector latents, else the latent shape (None: a translator)."""
+        if self.latent_shape is None:
+            return None
         return self.latent_shape[0] if len(self.latent_shape) == 1 else self.latent_shape
 
     @property
@@ -145,6 +147,11 @@ class LatentSamplingMixin:
             >>> images = gan.generate(16, seed=0)
             >>> digits = cgan.generate(labels=list(range(10)), seed=0)
         """
+        if self.latent_shape is None:
+            raise ValueError(
+                f"{type(self).__name__} translates images and draws no latents: use translate(images) "
+                "(CLI: ganzoo translate NAME INPUT --out OUTPUT)."
+            )
         if latents is None:
             if n is None and labels is not None and np.ndim(labels) == 1:
                 n = len(labels)

@@ -117,6 +117,8 @@ def write_samples(gan, path, recipe=None, seed=0):
         >>> write_samples(gan, "out/samples.png", recipe=recipes.get("ring8-nsgan"))
         'out/samples.png'
     """
+    if getattr(gan, "latent_shape", ()) is None:  # a translator: no latents to sample from
+        return write_translation_samples(gan, path)
     shape = tuple(gan.sample_shape)
     toy = toy_spec_of((recipe or {}).get("data"))
     num_classes = int(getattr(gan, "num_classes", 0) or 0)
@@ -137,4 +139,33 @@ def write_samples(gan, path, recipe=None, seed=0):
     else:
         grid = make_grid(to_uint8(gan.generate(_GRID_SIZE, seed=seed)))
     save_png(path, grid)
+    return os.fspath(path)
+
+
+def write_translation_samples(gan, path):
+    """A translator's `samples.png`: rows of source | translation for its `preview_sources`.
+
+    A translator has no latents to draw from; training (or a converter) may
+    set `gan.preview_sources` (numpy NHWC in [-1, 1]) and this writes them
+    beside their translations. Without them no `samples.png` is written
+    (returns None).
+
+    Example:
+        >>> gan.preview_sources = sources[:8]
+        >>> write_translation_samples(gan, "out/samples.png")
+        'out/samples.png'
+    """
+    sources = getattr(gan, "preview_sources", None)
+    if sources is None or len(sources) == 0:
+        return None
+    from ganzoo.utils.images import make_grid, save_png, to_uint8
+
+    sources = np.asarray(sources, "float32")[:8]
+    out = gan.translate(sources)
+    if out.shape[1:3] != sources.shape[1:3] or out.shape[-1] not in (1, 3) or sources.shape[-1] not in (1, 3):
+        return None  # sizes differ (super-resolution) or odd channels: no side-by-side grid
+    if sources.shape[-1] != out.shape[-1]:  # grayscale beside RGB
+        sources, out = (np.repeat(a, 3, axis=-1) if a.shape[-1] == 1 else a for a in (sources, out))
+    pairs = np.stack([sources, out], axis=1).reshape((-1, *out.shape[1:]))
+    save_png(path, make_grid(to_uint8(pairs), nrow=2))
     return os.fspath(path)
