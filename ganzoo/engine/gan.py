@@ -39,6 +39,7 @@ from keras import ops
 
 from ganzoo import backend
 from ganzoo.engine import registry
+from ganzoo.engine import augment as augment_lib
 from ganzoo.engine import objectives as objectives_lib
 from ganzoo.engine import penalties as penalties_lib
 from ganzoo.engine.phases import Phase, check_schedule
@@ -178,6 +179,10 @@ class GAN(LatentSamplingMixin, keras.Model):
         label_distribution: how the fakes' labels are drawn in training:
             "uniform" over the classes, or "data" (the real batch's labels,
             shuffled: the data's class frequencies).
+        augment: augmentation of every image D sees in training (Zhao 2020
+            DiffAugment, Karras 2020 ADA): "diffaugment", "ada", a dict
+            `{"name": "ada", "target": 0.6, ...}` or an object from
+            `ganzoo.engine.augment`; None (default) for none.
 
     Example:
         >>> gan = GAN(G, D, latent_dim=128, objective="hinge", ema_decay=0.999)
@@ -199,6 +204,7 @@ class GAN(LatentSamplingMixin, keras.Model):
         seed=None,
         num_classes=0,
         label_distribution="uniform",
+        augment=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -218,6 +224,7 @@ class GAN(LatentSamplingMixin, keras.Model):
         )
         self.objective = objectives_lib.get(objective)
         self.regularizers = [penalties_lib.get(p) for p in (penalties or ())]
+        self.augment = augment_lib.get(augment)
         self.d_steps = int(d_steps)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.seed = seed
@@ -275,6 +282,8 @@ class GAN(LatentSamplingMixin, keras.Model):
         for penalty in self.regularizers:  # penalties with state (path length's running mean)
             if hasattr(penalty, "build_state"):
                 penalty.build_state(self)
+        if self.augment is not None:  # ADA's p and its controller's accumulators
+            self.augment.build_state(self)
         self.built = True
 
     def build(self, input_shape=None):
@@ -308,8 +317,8 @@ class GAN(LatentSamplingMixin, keras.Model):
         phases = [
             Phase("discriminator", networks=("discriminator",), optimizer="discriminator",
                   loss=self.discriminator_loss, repeat=self.d_steps,
-                  after=tuple(self.clip_hook(c) for c in clips),
-                  logs=("d_real", "d_fake", *d_eager), total_log="d_loss"),
+                  after=(*(self.clip_hook(c) for c in clips), *self.augment_hooks()),
+                  logs=("d_real", "d_fake", *d_eager, *self.augment_logs()), total_log="d_loss"),
             Phase("generator", networks=("generator",), optimizer="generator",
                   loss=self.generator_loss, fakes="live", logs=tuple(g_eager), total_log="g_loss"),
         ]
@@ -325,6 +334,14 @@ class GAN(LatentSamplingMixin, keras.Model):
         if self.ema_decay is not None:  # once per step, after every G update (Karras 2020)
             phases.append(Phase("ema", fakes="none", after=(self.update_ema,)))
         return phases
+
+    def augment_logs(self):
+        """Log names the augmentation adds to the D phase (ADA: `ada_p`, `ada_rt`)."""
+        return tuple(self.augment.log_names) if self.augment is not None else ()
+
+    def augment_hooks(self):
+        """`after` hooks the augmentation adds to the D phase (ADA's p controller)."""
+        return tuple(self.augment.d_hooks(self)) if self.augment is not None else ()
 
     def phase_variables(self, phase):
         """The trainable variables a phase updates (its networks', deduplicated).
@@ -525,12 +542,16 @@ class GAN(LatentSamplingMixin, keras.Model):
         `class_logits`, ... when the network returns them.
 
         A label-conditioned D receives `y`; other discriminators ignore it.
+        In training, the model's `augment` (DiffAugment, ADA) transforms `x`
+        first, so every image D sees in training (reals, fakes, penalty
+        inputs) is augmented and gradients flow through the transform.
 
         Example:
             >>> out = gan.discriminate(real["x"], real.get("y"))
             >>> out["logits"].shape
             (8,)
         """
+        x = self.augment_images(x, training)
         if self.discriminator_takes_labels:
             if y is None:
                 raise ValueError("This discriminator is label-conditioned: discriminate(x, y) needs the labels y.")
@@ -552,6 +573,19 @@ class GAN(LatentSamplingMixin, keras.Model):
         if "class_logits" in out:
             out["class_logits"] = ops.cast(out["class_logits"], "float32")
         return out
+
+    def augment_images(self, x, training=True):
+        """`x` through the model's augmentation in training, else unchanged.
+
+        `discriminate` calls it first; a family overriding `discriminate`
+        calls it too, so DiffAugment/ADA work for every model.
+
+        Example:
+            >>> x = gan.augment_images(x, training=True)
+        """
+        if training and self.augment is not None:
+            return self.augment.training_apply(self, x)
+        return x
 
     def discriminator_logits(self, x, y=None, training=True):
         """D's scores for `x` (what penalties differentiate, labels held fixed).
@@ -650,6 +684,8 @@ class GAN(LatentSamplingMixin, keras.Model):
         fake_out = self.discriminate(fake["x"], fake.get("y"))
         loss = self.objective.d_loss(real_out["logits"], fake_out["logits"])
         logs = {"d_real": ops.mean(real_out["logits"]), "d_fake": ops.mean(fake_out["logits"])}
+        if self.augment is not None:
+            logs.update(self.augment.d_logs(self, real_out))
         for penalty in self._eager_penalties("discriminator"):
             value = penalty(self, real, fake)
             logs[penalty.name] = value
@@ -977,6 +1013,8 @@ class GAN(LatentSamplingMixin, keras.Model):
             "ema_decay": self.ema_decay,
             "seed": self.seed,
         }
+        if self.augment is not None:
+            config["augment"] = augment_lib.serialize(self.augment)
         if self.num_classes:  # unconditional configs stay as they were
             config.update(num_classes=self.num_classes, label_distribution=self.label_distribution)
         return config

@@ -172,6 +172,10 @@ class ImageTranslationGAN(TranslatorMixin, GAN):
             if kwargs.get(bad):
                 raise ValueError(f"{type(self).__name__} translates images: it takes no {bad}.")
             kwargs.pop(bad, None)
+        if kwargs.get("augment") is not None:
+            # A pair (source, image) would need one transform for both halves: not written yet.
+            raise ValueError(f"{type(self).__name__} does not take augment yet (paired augmentation is "
+                             "not implemented); jitter the data instead (random crop/flip).")
         if kwargs.get("penalties"):
             # Penalties differentiate D w.r.t. batch["x"]; a translator's batches have no "x".
             raise ValueError(f"{type(self).__name__} does not take penalties yet (gradient penalties on "

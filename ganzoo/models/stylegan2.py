@@ -150,6 +150,7 @@ class StyleGAN2(GAN):
         """
         if self.num_classes and y is None:
             raise ValueError("This StyleGAN2 is class-conditional: discriminate(x, y) needs the labels y.")
+        x = self.augment_images(x, training)  # ADA / DiffAugment when the model has one
         logits = self.discriminator(x, self._one_hot(y), training=training)
         return {"logits": ops.cast(ops.reshape(logits, (-1,)), "float32")}
 
