@@ -1,0 +1,10 @@
+"""InfoGAN (Chen et al. 2016): structured latent codes kept recoverable by a Q head.
+
+Example:
+    >>> from ganzoo.models.infogan import InfoGAN, LatentCodes
+"""
+
+from ganzoo.models.infogan.codes import LatentCodes
+from ganzoo.models.infogan.model import InfoGAN, info_loss, q_head
+
+__all__ = ["InfoGAN", "LatentCodes", "info_loss", "q_head"]

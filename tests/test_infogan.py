@@ -1,0 +1,102 @@
+"""InfoGAN (ganzoo/models/infogan): code layout and loss vs numpy, Q learns the codes, API, save/load."""
+
+import numpy as np
+import pytest
+
+import keras
+from keras import ops
+
+from ganzoo.architectures import dcgan_discriminator, dcgan_generator
+from ganzoo.data import builtin
+from ganzoo.models.infogan import InfoGAN, LatentCodes, info_loss
+
+
+def test_latent_layout_and_numpy_draws():
+    codes = LatentCodes(62, (10,), 2)
+    assert codes.latent_dim == 74 and codes.q_dim == 12
+    z = codes.sample_numpy(5, seed=0, categorical=[0, 3, 9, 3, 1], continuous=[0.5, -1.0])
+    assert z.shape == (5, 74)
+    np.testing.assert_array_equal(z[:, 62:72].argmax(1), [0, 3, 9, 3, 1])
+    np.testing.assert_array_equal(z[:, 62:72].sum(1), np.ones(5))
+    np.testing.assert_array_equal(z[:, 72:], np.tile([0.5, -1.0], (5, 1)))
+    # the other latents come from the seed alone: fixing codes leaves them unchanged
+    free = codes.sample_numpy(5, seed=0)
+    np.testing.assert_array_equal(z[:, :62], free[:, :62])
+    np.testing.assert_array_equal(codes.sample_numpy(5, seed=0, categorical=4)[:, 72:], free[:, 72:])
+    drawn = codes.sample_numpy(2000, seed=1)
+    assert set(drawn[:, 62:72].argmax(1)) == set(range(10))
+    assert -1.0 <= drawn[:, 72:].min() and drawn[:, 72:].max() <= 1.0
+
+
+def test_info_loss_equals_numpy():
+    codes = LatentCodes(4, (3, 2), 2)
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((6, codes.q_dim)).astype("float32")
+    cat = np.stack([rng.integers(0, 3, 6), rng.integers(0, 2, 6)], 1).astype("int32")
+    cont = rng.uniform(-1, 1, (6, 2)).astype("float32")
+
+    def ce(logits, y):
+        logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+        return -logp[np.arange(len(y)), y].mean()
+
+    ref_cat = ce(q[:, :3], cat[:, 0]) + ce(q[:, 3:5], cat[:, 1])
+    ref_cont = 0.5 * np.mean((q[:, 5:] - cont) ** 2)
+    got_cat, got_cont = info_loss(codes, ops.convert_to_tensor(q), ops.convert_to_tensor(cat), ops.convert_to_tensor(cont))
+    assert float(got_cat) == pytest.approx(ref_cat, rel=1e-5)
+    assert float(got_cont) == pytest.approx(ref_cont, rel=1e-5)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    keras.utils.set_random_seed(0)
+    x = builtin.load("digits", 16)[:640]
+    G = dcgan_generator(latent_dim=74, resolution=16, channels=1, width=16)
+    D = dcgan_discriminator(resolution=16, channels=1, width=16, return_features=True)
+    gan = InfoGAN(G, D, seed=0)
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3, 0.5), d_optimizer=keras.optimizers.Adam(2e-4, 0.5))
+    history = gan.fit(x, batch_size=64, epochs=6, verbose=0)
+    return gan, history.history
+
+
+def test_q_learns_to_recover_the_codes(trained):
+    gan, history = trained
+    # Chance for a 10-way code is 0.1; the mutual-information term must make fakes' codes recoverable.
+    assert history["q_accuracy"][-1] > 0.5, history["q_accuracy"]
+    assert history["d_info"][-1] < 0.7 * history["d_info"][0], history["d_info"]
+    assert set(history) >= {"d_loss", "g_loss", "d_info", "g_info", "q_accuracy"}
+
+
+def test_generate_with_codes_and_traverse(trained):
+    gan, _ = trained
+    a = gan.generate(4, seed=0, categorical=3)
+    b = gan.generate(4, seed=0, categorical=3, continuous=[1.5, 0.0])
+    assert a.shape == (4, 16, 16, 1) and not np.allclose(a, b)
+    np.testing.assert_array_equal(a, gan.generate(4, seed=0, categorical=3))
+    grid = gan.traverse("categorical:0", rows=2, seed=0)
+    assert grid.shape == (20, 16, 16, 1)
+    np.testing.assert_allclose(grid[3], gan.generate(2, seed=0, categorical=3)[0], atol=1e-5)
+    assert gan.traverse("continuous:1", rows=3, steps=5).shape == (15, 16, 16, 1)
+
+
+def test_bad_codes_are_one_line_errors(trained):
+    gan, _ = trained
+    with pytest.raises(ValueError, match=r"categorical code 0 takes values in \[0, 10\); got 10"):
+        gan.generate(2, seed=0, categorical=10)
+    with pytest.raises(ValueError, match="continuous must have 2 value"):
+        gan.generate(2, seed=0, continuous=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="Unknown code 'continuous:2'.*categorical:0, continuous:0, continuous:1"):
+        gan.traverse("continuous:2")
+    D = dcgan_discriminator(resolution=16, channels=1, width=16)
+    with pytest.raises(ValueError, match="return_features=True"):
+        InfoGAN(dcgan_generator(latent_dim=74, resolution=16, channels=1, width=16), D)
+
+
+def test_save_load_same_samples(trained, tmp_path):
+    gan, _ = trained
+    path = tmp_path / "infogan.keras"
+    gan.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(loaded.generate(6, seed=2, categorical=[0, 1, 2, 3, 4, 5]),
+                               gan.generate(6, seed=2, categorical=[0, 1, 2, 3, 4, 5]), atol=1e-5)
+    assert loaded.codes.get_config() == gan.codes.get_config()
+    assert int(loaded.optimizers["discriminator"].iterations) == int(gan.optimizers["discriminator"].iterations)
