@@ -211,3 +211,36 @@ def conditional_digits_quality(samples, labels):
         "classifier_accuracy": accuracy,
         "num_samples": int(len(samples)),
     }
+
+
+def code_digit_purity(samples_per_value):
+    """How well one categorical code picks out digits (InfoGAN's MNIST check, unsupervised).
+
+    `samples_per_value[v]` holds samples generated with the code fixed at
+    value `v` (other latents drawn). The classifier of this protocol labels
+    each sample; per value, `purity` is the share of its samples given the
+    value's most common digit. Reports `purity` per value, its minimum and
+    mean, the majority digit of each value and `distinct_digits`, how many
+    different digits the values' majorities cover (10 for a perfect
+    one-value-per-digit code). InfoGAN's paper reports 5% error on MNIST
+    (purity 0.95) when values are matched to digits.
+
+    Example:
+        >>> report = code_digit_purity([gan.generate(200, seed=v, categorical=v) for v in range(10)])  # doctest: +SKIP
+        >>> report["min_purity"], report["distinct_digits"]                                           # doctest: +SKIP
+    """
+    clf = _reference(32)[0]
+    purity, majority = [], []
+    with _one_thread():
+        for samples in samples_per_value:
+            labels = clf.predict(to_digits8(samples))
+            counts = np.bincount(labels, minlength=10)
+            majority.append(int(counts.argmax()))
+            purity.append(float(counts.max() / max(len(labels), 1)))
+    return {
+        "purity": [round(p, 4) for p in purity],
+        "min_purity": float(min(purity)),
+        "mean_purity": float(np.mean(purity)),
+        "majority_digit": majority,
+        "distinct_digits": len(set(majority)),
+    }
