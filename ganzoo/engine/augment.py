@@ -247,7 +247,7 @@ class AdaptiveAugment(Augment):
         return gan.ada_p.value
 
     def d_logs(self, gan, real_out):
-        logs = {"ada_p": gan.ada_p.value}
+        logs = {"ada_p": ops.copy(gan.ada_p.value)}  # read now (TF would read it after the controller)
         if self.target is not None:
             logs["ada_rt"] = ops.mean(ops.sign(ops.cast(real_out["logits"], "float32")))
         return logs
