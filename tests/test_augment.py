@@ -9,6 +9,7 @@ from keras import ops
 from ganzoo import backend
 from ganzoo.engine import augment as A
 from ganzoo.engine import augment_ops as T
+from ganzoo.engine.draws import NumpyDraws
 from ganzoo.engine.gan import GAN
 
 RNG = np.random.default_rng(0)
@@ -93,7 +94,7 @@ def test_gradients_flow_through_every_transform(name):
     w = ops.convert_to_tensor(RNG.standard_normal(X.shape).astype("float32"))
 
     def f(x):
-        return ops.sum(aug.apply(x, A._NumpyDraws(5), None) * w, axis=(1, 2, 3))
+        return ops.sum(aug.apply(x, NumpyDraws(5), None) * w, axis=(1, 2, 3))
 
     _, grad = backend.input_grad(f, ops.convert_to_tensor(X))
     grad = np_(grad)

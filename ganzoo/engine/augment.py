@@ -37,6 +37,7 @@ from keras import ops
 
 from ganzoo import backend
 from ganzoo.engine import augment_ops as T
+from ganzoo.engine.draws import ModelDraws, NumpyDraws
 
 DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")
 ADA_TRANSFORMS = (
@@ -55,32 +56,6 @@ def _unknown(kind, name, valid):
     close = difflib.get_close_matches(str(name), valid, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return ValueError(f"Unknown {kind} {name!r}; valid: {', '.join(valid)}.{hint}")
-
-
-class _NumpyDraws:
-    """Uniform/normal draws from a numpy seed (standalone use: backend-independent)."""
-
-    def __init__(self, seed):
-        self.rng = np.random.default_rng(seed)
-
-    def uniform(self, shape):
-        return ops.convert_to_tensor(self.rng.random(shape).astype("float32"))
-
-    def normal(self, shape):
-        return ops.convert_to_tensor(self.rng.standard_normal(shape).astype("float32"))
-
-
-class _ModelDraws:
-    """Draws from the GAN's training seed generator (replica-aware)."""
-
-    def __init__(self, gan):
-        self.gan = gan
-
-    def uniform(self, shape):
-        return self.gan.random_uniform(shape)
-
-    def normal(self, shape):
-        return self.gan.random_normal(shape)
 
 
 class Augment:
@@ -108,11 +83,11 @@ class Augment:
         x = ops.convert_to_tensor(np.asarray(images, "float32") if not hasattr(images, "dtype") else images)
         if len(x.shape) != 4:
             raise ValueError(f"augmentations take NHWC images, got shape {tuple(x.shape)}.")
-        return self.apply(ops.cast(x, "float32"), _NumpyDraws(seed), p)
+        return self.apply(ops.cast(x, "float32"), NumpyDraws(seed), p)
 
     def training_apply(self, gan, x):
         """What the engine calls on every image D sees in training."""
-        return self.apply(x, _ModelDraws(gan), self.current_p(gan))
+        return self.apply(x, ModelDraws(gan), self.current_p(gan))
 
     def current_p(self, gan):
         return None
