@@ -23,6 +23,12 @@ process (huggingface_hub itself reads most of them once, at import):
     Where the Hugging Face cache lives.
 ``GANZOO_CACHE``
     ganzoo's own small cache (license notices); default ``~/.cache/ganzoo``.
+``HF_HUB_ETAG_TIMEOUT``
+    Seconds to wait for the Hub's answer before a file download (default 10).
+    A file that is not cached is asked for once, without huggingface_hub's
+    retry loop (5 retries, ~25 s when the Hub is unreachable or answers 5xx),
+    so a registry source that cannot be reached falls through to the next one
+    at once (:func:`hf_download`).
 
 Tokens are taken from the usual places (``HF_TOKEN``, ``hf auth login``) by
 huggingface_hub; ganzoo never prints, logs or writes them.
@@ -220,6 +226,43 @@ def _translate_error(err, *, repo_id, revision, filename, endpoint, cache):
     return HubError(f"could not get {what} {where}: {type(err).__name__}")
 
 
+def probe_timeout():
+    """Seconds the one metadata request before a Hub download may wait (`HF_HUB_ETAG_TIMEOUT`, default 10).
+
+    Example:
+        >>> probe_timeout() > 0
+        True
+    """
+    try:
+        value = float(os.environ.get("HF_HUB_ETAG_TIMEOUT") or 10)
+    except ValueError:
+        raise ValueError(
+            f"HF_HUB_ETAG_TIMEOUT={os.environ['HF_HUB_ETAG_TIMEOUT']!r} is not a number of seconds"
+        ) from None
+    return value if value > 0 else 10.0
+
+
+def _probe(hf, repo_id, filename, *, revision, repo_type, endpoint):
+    """One metadata request, no retries, before a download of a file that is not cached.
+
+    huggingface_hub retries a failed metadata request of an uncached file 5 times
+    with back-off (1+2+4+8+8 s, with 60 s timeouts) whatever the caller wants; a
+    registry source that cannot be reached must instead fail at once so the next
+    source is tried. Errors propagate (translated by the caller); a reachable
+    file is then downloaded by `hf_hub_download` as usual (its own request
+    succeeds at once, and the transfer keeps huggingface_hub's resume).
+    """
+    url = hf.hf_hub_url(repo_id, filename, revision=revision, repo_type=repo_type, endpoint=endpoint)
+    try:
+        hf.get_hf_file_metadata(url, timeout=probe_timeout(), endpoint=endpoint, **_library_kwargs())
+    except hf.errors.HfHubHTTPError:
+        raise
+    except Exception as err:  # the HTTP client's own errors: DNS, refused connection, timeout, TLS
+        if not isinstance(err, OSError) and type(err).__module__.split(".")[0] not in ("httpx", "httpx2", "httpcore"):
+            raise
+        raise hf.errors.LocalEntryNotFoundError(f"{url}: {err}") from err
+
+
 def _evict(path, cache_root):
     """Remove a cached file (the snapshot entry and the blob it points to)."""
     real = os.path.realpath(path)
@@ -338,7 +381,12 @@ def hf_download(repo_id, filename, *, revision=None, sha256=None, repo_type="mod
     hf = _hf()
     endpoint = _endpoint()
     cache = _hf_cache_dir(cache_dir)
+    offline = _offline()
     try:
+        if not offline and not isinstance(
+            hf.try_to_load_from_cache(repo_id, filename, cache_dir=cache, revision=revision, repo_type=repo_type), str
+        ):
+            _probe(hf, repo_id, filename, revision=revision, repo_type=repo_type, endpoint=endpoint)
         path = hf.hf_hub_download(
             repo_id,
             filename,
@@ -346,7 +394,7 @@ def hf_download(repo_id, filename, *, revision=None, sha256=None, repo_type="mod
             repo_type=repo_type,
             cache_dir=cache,
             endpoint=endpoint,
-            local_files_only=_offline(),
+            local_files_only=offline,
             **_library_kwargs(),
         )
     except (hf.errors.HfHubHTTPError, hf.errors.EntryNotFoundError, hf.errors.OfflineModeIsEnabled) as err:

@@ -18,7 +18,8 @@ A recipe's `weights` section names where its pretrained weights come from:
 
 Source keys: `embedded` | `hub` | `url` (one of them), `revision`, `sha256` (for a
 preset: `{filename: hex}`; for a converted file: the file's hex digest, or null
-where nobody has pinned it yet), `filename` + `converter` (convert an upstream
+where none is published), `size` (a converted file's bytes, where published),
+`filename` + `converter` (convert an upstream
 checkpoint on the Hub), `converter` alone with `url`, `license`, `license_url`.
 
 A converted source downloads its file with `ganzoo.hub.hf_download` (Hub) or
@@ -31,8 +32,13 @@ When every source fails, the error lists each source and why it failed.
 A downloaded file that fails to convert (truncated, not a checkpoint, or a
 pickle the safe reader refuses) is removed from the cache and the error names
 the file and its address, so the next call downloads it again instead of
-failing on the same bad copy. Where no sha256 is pinned (NVIDIA's files, so
-far) the download is not checked; conversion is then the only check.
+failing on the same bad copy. Where no sha256 is published (NVIDIA's files)
+the recipe says `sha256: null` and the download is trust-on-first-use: the
+digest of the first download is recorded in the cache and every later use
+must match it (`ganzoo.download.url_download`). A converted folder records
+its origin and its files' digests in `.ganzoo-cache.json`
+(`ganzoo cache verify` re-hashes them). `prefetch` fetches without loading
+(`ganzoo download NAME`).
 
 Provenance: a loaded preset carries `model.provenance` (`read_provenance`),
 and every preset saved from it inherits its license and records it as
@@ -57,7 +63,11 @@ from ganzoo.utils.provenance import attach_provenance, inherit_provenance, read_
 
 # Preset folders shipped inside the package (package data, see pyproject.toml).
 EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded"
-SOURCE_KEYS = ("embedded", "hub", "url", "revision", "sha256", "filename", "converter", "license", "license_url")
+SOURCE_KEYS = (
+    "embedded", "hub", "url", "revision", "sha256", "size", "filename", "converter", "license", "license_url",
+)
+# Written into each converted preset folder: where it came from and the SHA-256 of its files.
+CACHE_MANIFEST = ".ganzoo-cache.json"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -157,6 +167,11 @@ def normalize(recipe):
                     f"{where}: 'sha256' of a converted source is the hex digest of the upstream file "
                     "(or null where it is not pinned yet)."
                 )
+            size = src.get("size")
+            if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+                raise ValueError(f"{where}: 'size' is the upstream file's size in bytes (a positive integer) or null.")
+        elif "size" in src:
+            raise ValueError(f"{where}: 'size' pins an upstream file: it goes with 'converter'.")
         elif "sha256" in src and not isinstance(src["sha256"], dict):
             raise ValueError(f"{where}: for a preset source, 'sha256' maps file names to digests, e.g. {{model.weights.h5: <hex>}}.")
         out.append(dict(src))
@@ -217,14 +232,23 @@ def _upstream_url(src):
 
 
 def _evict_download(src, path):
-    """Delete a downloaded upstream file from its cache (ganzoo's downloads or the HF cache)."""
+    """Delete a downloaded upstream file from its cache (ganzoo's downloads or the HF cache).
+
+    The trust-on-first-use record goes too: a first download that does not
+    convert proved nothing, so the next download starts a new record.
+    """
     if "url" in src:
+        from ganzoo.download import record_path
+
         Path(path).unlink(missing_ok=True)
         Path(str(path) + ".part").unlink(missing_ok=True)
+        record_path(path).unlink(missing_ok=True)
         return
     from ganzoo import hub
+    from ganzoo.download import first_use_record_path
 
     hub._evict(path, hub._hf_cache_dir(None))
+    first_use_record_path(_upstream_url(src)).unlink(missing_ok=True)
 
 
 def _file_is_to_blame(err):
@@ -253,9 +277,17 @@ def _convert(recipe, src):
     if "url" in src:
         from ganzoo.download import url_download
 
-        path = url_download(src["url"], sha256=src.get("sha256"))
+        path = url_download(src["url"], sha256=src.get("sha256"), size=src.get("size"), name=recipe.get("name"))
     else:
         path = hub.hf_download(src["hub"], src["filename"], revision=src.get("revision"), sha256=src.get("sha256"))
+        if not src.get("sha256"):  # no published digest: trust-on-first-use, as for url files
+            from ganzoo.download import TrustOnFirstUseError, check_first_use
+
+            try:
+                check_first_use(path, _upstream_url(src), name=recipe.get("name"))
+            except TrustOnFirstUseError:
+                hub._evict(path, hub._hf_cache_dir(None))
+                raise
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
@@ -283,6 +315,7 @@ def _convert(recipe, src):
                 f"converter {src['converter']!r} did not write a complete preset folder at {out} "
                 "(config.json and model.weights.h5 are required)."
             )
+        _write_manifest(out, recipe, src, path)
         try:
             os.replace(out, target)
         except OSError:
@@ -291,6 +324,30 @@ def _convert(recipe, src):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _write_manifest(folder, recipe, src, source_path):
+    """Record in a converted folder its origin and its files' SHA-256 (`ganzoo cache verify` re-hashes them)."""
+    from ganzoo.download import read_record, write_json
+    from ganzoo.hub import sha256_file
+
+    record = read_record(source_path) if "url" in src else None
+    files = {
+        p.relative_to(folder).as_posix(): sha256_file(p)
+        for p in sorted(Path(folder).rglob("*"))
+        if p.is_file() and p.name != CACHE_MANIFEST
+    }
+    write_json(
+        Path(folder) / CACHE_MANIFEST,
+        {
+            "name": recipe.get("name"),
+            "source": _upstream_url(src),
+            "converter": src["converter"],
+            "source_sha256": record["sha256"] if record else sha256_file(source_path),
+            "pinned": bool(src.get("sha256")),
+            "files": files,
+        },
+    )
 
 
 def fetch(recipe, src, *, revision=None):
@@ -359,6 +416,51 @@ def load_from_sources(recipe, *, revision=None, generator_only=False):
         f"could not load the weights of {recipe['name']!r}; tried {len(tried)} source(s) in order: "
         + "; ".join(tried)
     )
+
+
+def prefetch(recipe, *, revision=None):
+    """Make the recipe's weights available offline: fetch the first source that works.
+
+    What `load_from_sources` would use, downloaded (and converted) now, without
+    building the model: returns `(source, local_folder)`. Embedded presets need
+    nothing. If every source fails, an OSError lists each with its error.
+
+    Example:
+        >>> src, folder = prefetch(recipes.get("dcgan-digits"))
+        >>> describe(src)
+        "embedded preset 'dcgan-digits'"
+    """
+    tried = []
+    for src in normalize(recipe):
+        try:
+            folder = fetch(recipe, src, revision=revision)
+        except (OSError, ValueError, ImportError) as e:
+            tried.append(f"{len(tried) + 1}) {describe(src)}: {_one_line(e, 600)}")
+            continue
+        if src.get("license"):
+            from ganzoo.hub import show_license_notice
+
+            show_license_notice(recipe["name"], src["license"], src.get("license_url"))
+        return src, Path(folder)
+    raise OSError(
+        f"could not download the weights of {recipe['name']!r}; tried {len(tried)} source(s) in order: "
+        + "; ".join(tried)
+    )
+
+
+def has_remote_source(recipe):
+    """Whether a recipe names weights that come over the network (a Hub repo or a URL).
+
+    Example:
+        >>> has_remote_source(recipes.get("dcgan-digits")), has_remote_source(recipes.get("stylegan2-ffhq"))
+        (False, True)
+    """
+    if not recipe.get("weights"):
+        return False
+    try:
+        return any("embedded" not in src for src in normalize(recipe))
+    except ValueError:
+        return False
 
 
 def cache_status(recipe):

@@ -1,11 +1,13 @@
 """`ganzoo.download.url_download` and `url:` weight sources, against a local HTTP server.
 
-The server speaks enough HTTP/1.1 for urllib: GET with optional
-`Range: bytes=N-` (206 Partial Content), and it logs every request so the
-tests can tell a cache hit (no request) from a download.
+The server (`FileServer`, also used by test_cache_cli and test_fid_download)
+speaks enough HTTP/1.1 for urllib and huggingface_hub: GET/HEAD with optional
+`Range: bytes=N-` (206 Partial Content), 503 under `/fail503/`, and it logs
+every request so the tests can tell a cache hit (no request) from a download.
 """
 
 import hashlib
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -13,49 +15,87 @@ import numpy as np
 import pytest
 
 from ganzoo import download, hub, sources
+from test_hub import fake_hub  # noqa: F401  (a fixture: a local fake of the Hub's HTTP API)
 
 DATA = bytes(range(256)) * 4099  # ~1 MiB, not a multiple of the read chunk
 
 
+class FileServer:
+    """A threaded local HTTP server of `files` ({path: bytes}); `log` records (path, Range) per request.
+
+    Paths under `/fail503/` answer 503 (a Hub that is down); `stop()` shuts it
+    down (a machine that went offline).
+    """
+
+    def __init__(self, files=None):
+        self.files, self.log = dict(files or {}), []
+        files, log = self.files, self.log
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _reply(self, body_too):
+                log.append((self.path, self.headers.get("Range")))
+                body = files.get(self.path.split("?")[0])
+                status = 503 if self.path.startswith("/fail503/") else 404
+                if body is None:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                start, status = 0, 200
+                if self.headers.get("Range", "").startswith("bytes="):
+                    start, status = int(self.headers["Range"][6:].rstrip("-")), 206
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body) - start))
+                self.end_headers()
+                if body_too:
+                    self.wfile.write(body[start:])
+
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                self._reply(True)
+
+            def do_HEAD(self):  # noqa: N802
+                self._reply(False)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+
+
+def closed_port_url():
+    """An http:// address where nothing listens (connection refused: an unreachable server)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
 @pytest.fixture
 def server():
-    files, log = {"/pretrained/tiny.pkl": DATA}, []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):  # noqa: N802 (http.server's name)
-            log.append((self.path, self.headers.get("Range")))
-            body = files.get(self.path)
-            if body is None:
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            start, status = 0, 200
-            if self.headers.get("Range", "").startswith("bytes="):
-                start, status = int(self.headers["Range"][6:].rstrip("-")), 206
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body) - start))
-            self.end_headers()
-            self.wfile.write(body[start:])
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    srv = FileServer({"/pretrained/tiny.pkl": DATA})
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", files, log
+        yield srv.base, srv.files, srv.log
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        srv.stop()
 
 
 @pytest.fixture(autouse=True)
 def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("GANZOO_OFFLINE", raising=False)
 
@@ -139,3 +179,111 @@ def test_stylegan2_recipes_name_nvidia_upstream_files():
         urls = [s["url"] for s in items if "url" in s]
         assert urls and urls[0].startswith("https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/")
         assert all(s["converter"] == "stylegan2" and s["license"] for s in items if "url" in s)
+
+
+def test_unpinned_download_is_trusted_on_first_use_then_enforced(server):
+    base, files, log = server
+    url = f"{base}/pretrained/tiny.pkl"
+    path = download.url_download(url, progress=False, name="tiny-tofu")
+    record = download.read_record(path)
+    assert record["sha256"] == hashlib.sha256(DATA).hexdigest() and record["pinned"] is False
+    assert record["size"] == len(DATA) and record["name"] == "tiny-tofu"
+    assert download.url_download(url, progress=False) == path and len(log) == 1  # checked, not fetched
+
+    # The cached copy is corrupted: refused (and deleted), the record stays.
+    with open(path, "r+b") as f:
+        f.write(b"X")
+    with pytest.raises(download.TrustOnFirstUseError, match="first download .* the cached copy changed"):
+        download.url_download(url, progress=False, name="tiny-tofu")
+    assert not os.path.exists(path) and download.read_record(path)["sha256"] == record["sha256"]
+
+    # Upstream now serves other bytes: the new download is refused and removed.
+    files["/pretrained/tiny.pkl"] = DATA[::-1]
+    with pytest.raises(download.TrustOnFirstUseError, match="`ganzoo cache clear tiny-tofu`"):
+        download.url_download(url, progress=False, name="tiny-tofu")
+    assert sorted(os.listdir(os.path.dirname(path))) == [os.path.basename(path) + ".json"]  # no file, no .part
+
+    # Clearing the entry forgets the first download: the new file is trusted anew.
+    assert [e["kind"] for e in download.clear_cache("tiny-tofu")] == ["record"]
+    path = download.url_download(url, progress=False, name="tiny-tofu")
+    assert download.read_record(path)["sha256"] == hashlib.sha256(DATA[::-1]).hexdigest()
+
+
+def test_pinned_size_is_checked_and_a_rejected_download_leaves_nothing(server):
+    base, _, _ = server
+    url = f"{base}/pretrained/tiny.pkl"
+    digest = hashlib.sha256(DATA).hexdigest()
+    with pytest.raises(hub.ChecksumMismatchError, match=f"is {len(DATA)} bytes, expected {len(DATA) + 1}"):
+        download.url_download(url, sha256=digest, size=len(DATA) + 1, progress=False)
+    # A resumed download whose bytes do not add up to the digest is removed, .part included.
+    target = download.cached_path(url)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.with_name(target.name + ".part").write_bytes(b"\0" * 1000)
+    with pytest.raises(hub.ChecksumMismatchError, match="the download was deleted"):
+        download.url_download(url, sha256=digest, size=len(DATA), progress=False)
+    assert list(target.parent.iterdir()) == []
+    assert download.url_download(url, sha256=digest, size=len(DATA), progress=False) == str(target)
+
+
+def _fake_convert(src_path, out_dir, *, recipe=None):
+    # Enough of a preset for the conversion cache (config + weights files); nothing is built.
+    os.makedirs(out_dir)
+    for name in ("config.json", "model.weights.h5"):
+        with open(os.path.join(out_dir, name), "wb") as f:
+            f.write(open(src_path, "rb").read()[:64])
+    return out_dir
+
+
+def test_unreachable_and_failing_hub_sources_fall_through_at_once(server, monkeypatch):
+    import time
+
+    from ganzoo.convert import register_converter
+
+    base, _, log = server
+    register_converter("tiny-fake", _fake_convert)
+    recipe = {
+        "name": "tiny-fallthrough",
+        "weights": {
+            "sources": [
+                {"hub": "ganzoo/not-published"},  # a preset repo
+                {"hub": "ganzoo/not-published", "filename": "g.pkl", "converter": "tiny-fake"},  # a Hub file
+                {"url": f"{base}/pretrained/tiny.pkl", "converter": "tiny-fake", "sha256": None},
+            ]
+        },
+    }
+    # Nothing listening (the Hub unreachable), then a Hub answering 503 (down): huggingface_hub
+    # alone retries a file's metadata 5 times (~23-28 s) before giving up.
+    for endpoint in (closed_port_url(), f"{base}/fail503"):
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        start = time.perf_counter()
+        with pytest.raises(hub.HubError):
+            hub.hf_download("ganzoo/not-published", "g.pkl")
+        assert time.perf_counter() - start < 1.0
+    start = time.perf_counter()
+    src, folder = sources.prefetch(recipe)
+    elapsed = time.perf_counter() - start
+    assert "url" in src and (folder / "config.json").is_file() and elapsed < 1.0, elapsed
+    assert sum(1 for p, _ in log if p.startswith("/fail503/")) >= 2 and log[-1][0] == "/pretrained/tiny.pkl"
+
+
+def test_hub_file_without_digest_is_trusted_on_first_use(fake_hub):
+    import shutil
+
+    from ganzoo.convert import register_converter
+
+    register_converter("tiny-fake", _fake_convert)
+    fake_hub.add_commit("upstream/tiny", {"g.bin": b"first upload " * 50})
+    src = {"hub": "upstream/tiny", "filename": "g.bin", "converter": "tiny-fake", "sha256": None}
+    recipe = {"name": "tiny-hub-tofu", "weights": {"sources": [src]}}
+    _, folder = sources.prefetch(recipe)
+    record = download._read_json(download.first_use_record_path(sources._upstream_url(src)))
+    assert record["sha256"] == hashlib.sha256(b"first upload " * 50).hexdigest() and record["name"] == "tiny-hub-tofu"
+
+    # The file is replaced upstream (same name, same branch): the new download is refused and evicted.
+    fake_hub.add_commit("upstream/tiny", {"g.bin": b"replaced " * 50})
+    shutil.rmtree(folder)  # not converted yet: the file is needed again
+    with pytest.raises(OSError, match="now has sha256 .* but its first download .*`ganzoo cache clear tiny-hub-tofu`"):
+        sources.prefetch(recipe)
+    from huggingface_hub import try_to_load_from_cache
+
+    assert not isinstance(try_to_load_from_cache("upstream/tiny", "g.bin", cache_dir=fake_hub.cache), str)

@@ -22,11 +22,7 @@ def convert(source, output):
     >>> convert("pt_inception-2015-12-05-6726825d.pth", "fid.weights.h5")  # doctest: +SKIP
     """
     from ganzoo.hub import sha256_file
-    from ganzoo.metrics.inception import build_fid_inception
-    from ganzoo.metrics.inception_weights import SOURCE_SHA256
-    from ganzoo.metrics.inception_weights import assign_state_dict
-    from ganzoo.metrics.inception_weights import read_state_dict
-    from ganzoo.metrics.inception_weights import save_keras_weights
+    from ganzoo.metrics.inception_weights import SOURCE_SHA256, convert_file
 
     source_sha = sha256_file(source)
     if source_sha != SOURCE_SHA256:
@@ -35,10 +31,7 @@ def convert(source, output):
             f"instead of {SOURCE_SHA256[:12]}...); converting it anyway",
             file=sys.stderr,
         )
-    network = build_fid_inception(data_format="channels_last")
-    assign_state_dict(network, read_state_dict(source), source=os.fspath(source))
-    save_keras_weights(network, output, source_sha256=source_sha)
-    return source_sha, sha256_file(output)
+    return convert_file(source, output, source_sha256=source_sha)
 
 
 def main(argv=None):

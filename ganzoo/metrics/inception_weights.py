@@ -9,8 +9,16 @@ Sources understood by `load_weights`:
   (it loads on every backend without torch).
 
 The default weights (`resolve_default_weights`) come from ganzoo's cache, from
-pytorch-fid's own download in the torch hub cache, or from the Hugging Face Hub,
-always checked against the pinned SHA-256 of pytorch-fid's file.
+pytorch-fid's own download in the torch hub cache, from pytorch-fid's GitHub
+release (`SOURCE_URL`, through `ganzoo.download.url_download`: resumable, size
+and SHA-256 checked) or from the optional Hub mirror `HUB_REPO_ID`; they are
+converted once to a `.weights.h5` in `cache_dir()` that loads without torch.
+`ganzoo download fid-inception` does this ahead of an offline run.
+
+Environment: `GANZOO_FID_URL` replaces the release URL (a mirror of the same
+file; the pinned digest still applies). `GANZOO_FID_SHA256` replaces the pinned
+digest, for weights you host yourself: FID numbers are then not comparable
+with published ones, and the metric records carry that digest.
 """
 
 import json
@@ -19,9 +27,10 @@ import tempfile
 
 import numpy as np
 
-# pytorch-fid's port of the TF graph inception-2015-12-05 (95,628,359 bytes).
+# pytorch-fid's port of the TF graph inception-2015-12-05.
 SOURCE_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
 SOURCE_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
+SOURCE_SIZE = 95_628_359  # bytes, as several independent projects record it
 SOURCE_URL = (
     "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + SOURCE_FILENAME
 )
@@ -318,63 +327,151 @@ def _torch_hub_checkpoint():
     return os.path.join(torch_home, "hub", "checkpoints", SOURCE_FILENAME)
 
 
-def _missing_weights_message(reason):
-    converted = os.path.join(cache_dir(), CONVERTED_FILENAME)
+def default_source():
+    """Where the default weights are downloaded from: `{"url", "sha256", "size"}`.
+
+    `GANZOO_FID_URL` / `GANZOO_FID_SHA256` override the URL and digest (see the
+    module docstring); the size is pinned only for pytorch-fid's own file.
+
+    Example:
+    >>> default_source()["sha256"][:8]
+    '6726825d'
+    """
+    url = os.environ.get("GANZOO_FID_URL") or SOURCE_URL
+    sha256 = (os.environ.get("GANZOO_FID_SHA256") or SOURCE_SHA256).strip().lower()
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ValueError(f"GANZOO_FID_SHA256={sha256!r} is not a SHA-256 hex digest (64 hex characters)")
+    return {"url": url, "sha256": sha256, "size": SOURCE_SIZE if sha256 == SOURCE_SHA256 else None}
+
+
+def converted_path(sha256=SOURCE_SHA256):
+    """The cached `.weights.h5` converted from the file with this SHA-256.
+
+    Example:
+    >>> os.path.basename(converted_path()) == CONVERTED_FILENAME
+    True
+    """
+    return os.path.join(cache_dir(), f"fid_inception-2015-12-05-{sha256[:8]}.weights.h5")
+
+
+def _missing_weights_message(reasons, source):
     return (
-        f"FID Inception weights are not available ({reason}). Either put pytorch-fid's "
-        f"{SOURCE_FILENAME} (sha256 {SOURCE_SHA256[:12]}..., from {SOURCE_URL}) in "
-        f"{cache_dir()}, or convert it with `python tools/convert_fid_inception.py "
-        f"{SOURCE_FILENAME} {converted}`, or pass load_inception(weights=PATH)"
+        f"FID Inception weights are not available ({'; '.join(reasons)}). On a machine with internet, "
+        f"`ganzoo download fid-inception` fetches {source['url']} (sha256 {source['sha256'][:12]}...) and "
+        f"converts it into {converted_path(source['sha256'])}; copy that file here (same GANZOO_CACHE) for "
+        f"offline use, or put pytorch-fid's {SOURCE_FILENAME} in {cache_dir()} (or convert it with "
+        "`python tools/convert_fid_inception.py SRC.pth OUT.weights.h5`), or pass load_inception(weights=PATH)"
     )
 
 
-def resolve_default_weights():
+def _source_attr(path):
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            value = f.attrs.get(SOURCE_SHA256_ATTR)
+    except OSError:
+        return None
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def resolve_default_weights(progress=True):
     """Return a local path to the default FID Inception weights, fetching if needed.
 
     Looks, in order, for the converted `.weights.h5` in `cache_dir()`; for
     pytorch-fid's `.pth` in `cache_dir()` or in the torch hub cache (where
-    pytorch-fid downloads it); then downloads the `.pth` from the Hub repo
-    `HUB_REPO_ID`. Every `.pth` must match the pinned `SOURCE_SHA256`. A found
-    `.pth` is converted once into `cache_dir()` when torch is available, so
-    later loads need no torch. Raises `FileNotFoundError` saying where to put
-    the file when nothing works (offline, no Hub access).
+    pytorch-fid downloads it); then downloads the `.pth` from pytorch-fid's
+    release (`default_source()`, size and SHA-256 checked, resumable) and,
+    failing that, from the Hub mirror `HUB_REPO_ID`. A found `.pth` is converted
+    once into `cache_dir()` (needs torch, which reads it with
+    `weights_only=True`), so later loads need neither torch nor the network;
+    the download is then removed. Raises `FileNotFoundError` (one line: the
+    URL, the cache path and `ganzoo download fid-inception`) when nothing works.
 
     Example:
     >>> path = resolve_default_weights()  # doctest: +SKIP
     """
     from ganzoo.hub import sha256_file
 
-    converted = os.path.join(cache_dir(), CONVERTED_FILENAME)
-    if os.path.isfile(converted):
+    source = default_source()
+    sha256 = source["sha256"]
+    converted = converted_path(sha256)
+    if os.path.isfile(converted) and _source_attr(converted) == sha256:
         return converted
-    rejected = []
+    reasons = []
     for candidate in (os.path.join(cache_dir(), SOURCE_FILENAME), _torch_hub_checkpoint()):
         if os.path.isfile(candidate):
-            if sha256_file(candidate) == SOURCE_SHA256:
-                return _convert_to_cache(candidate, converted)
-            rejected.append(candidate)
+            if sha256_file(candidate) == sha256:
+                return _convert_to_cache(candidate, converted, sha256, origin=candidate)
+            reasons.append(f"{candidate} has the wrong sha256")
+    from ganzoo.download import url_download
+
     try:
-        from ganzoo.hub import hf_download
+        path = url_download(
+            source["url"], sha256=sha256, size=source["size"], progress=progress, name="fid-inception"
+        )
+    except OSError as e:
+        reasons.append(str(e))
+    else:
+        return _convert_to_cache(path, converted, sha256, origin=source["url"], remove_source=True)
+    if sha256 == SOURCE_SHA256:  # the mirror holds pytorch-fid's file only
+        try:
+            from ganzoo.hub import hf_download
 
-        source = hf_download(HUB_REPO_ID, SOURCE_FILENAME, sha256=SOURCE_SHA256)
-    except Exception as e:  # offline, missing huggingface_hub, 404, checksum...
-        reason = f"Hub download from {HUB_REPO_ID} failed: {e}"
-        if rejected:
-            reason += f"; {rejected[0]} has the wrong sha256"
-        raise FileNotFoundError(_missing_weights_message(reason)) from e
-    return _convert_to_cache(source, converted)
+            path = hf_download(HUB_REPO_ID, SOURCE_FILENAME, sha256=SOURCE_SHA256)
+        except (OSError, ImportError) as e:
+            reasons.append(f"Hub mirror {HUB_REPO_ID}: {e}")
+        else:
+            return _convert_to_cache(path, converted, sha256, origin=f"hf://{HUB_REPO_ID}/{SOURCE_FILENAME}")
+    raise FileNotFoundError(_missing_weights_message(reasons, source))
 
 
-def _convert_to_cache(source, converted):
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return source  # load_weights reports how to get torch or a converted file
+def convert_file(source, output, source_sha256=None):
+    """Convert pytorch-fid's state dict (`.pth` / `.safetensors`) to a Keras `.weights.h5`.
+
+    The output loads on every backend without torch; `source_sha256` (default:
+    hashed here) is stored in it so metric records name the original file.
+    Returns `(source_sha256, output_sha256)`. `tools/convert_fid_inception.py`
+    is the command-line front end.
+
+    Example:
+    >>> convert_file("pt_inception-2015-12-05-6726825d.pth", "fid.weights.h5")  # doctest: +SKIP
+    """
+    from ganzoo.hub import sha256_file
     from ganzoo.metrics.inception import build_fid_inception
 
-    network = build_fid_inception()
+    source = os.fspath(source)
+    source_sha256 = source_sha256 or sha256_file(source)
+    network = build_fid_inception(data_format="channels_last")  # same weights in both layouts
     assign_state_dict(network, read_state_dict(source), source=source)
-    save_keras_weights(network, converted, source_sha256=SOURCE_SHA256)
+    save_keras_weights(network, output, source_sha256=source_sha256)
+    return source_sha256, sha256_file(output)
+
+
+def _convert_to_cache(source, converted, sha256, origin, remove_source=False):
+    if not source.endswith(".safetensors"):
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            return source  # load_weights reports how to get torch or a converted file
+    from ganzoo.download import write_json
+
+    _, output_sha256 = convert_file(source, converted, source_sha256=sha256)
+    write_json(
+        converted + ".json",
+        {
+            "name": "fid-inception",
+            "source": origin,
+            "source_sha256": sha256,
+            "pinned": True,
+            "files": {os.path.basename(converted): output_sha256},
+        },
+    )
+    if remove_source:  # the .weights.h5 holds the same tensors; keep one copy
+        from ganzoo.download import record_path
+
+        os.remove(source)
+        record_path(source).unlink(missing_ok=True)
     return converted
 
 
