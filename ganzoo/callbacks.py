@@ -36,6 +36,7 @@ from ganzoo.utils.images import save_png
 from ganzoo.utils.images import to_uint8
 
 _LOG_KEYS = {"fid": ("fid",), "is": ("is",), "kid": ("kid",), "pr": ("precision", "recall")}
+_LOG_KEYS["c2st"] = ("c2st",)  # classifier two-sample test accuracy (ganzoo.metrics.c2st)
 
 
 def _positive_int(value, name):
@@ -65,8 +66,9 @@ class GANMetrics(keras.callbacks.Callback):
             metric in their logs, so History lists have fewer entries).
         num_samples: generated samples per evaluation. FID is biased by the
             sample count: compare numbers only at equal `num_samples`.
-        metrics: any of "fid", "is", "kid", "pr"; the log keys are `fid`,
-            `is`, `kid`, `precision` and `recall`.
+        metrics: any of "fid", "is", "kid", "pr", "c2st"; the log keys are `fid`,
+            `is`, `kid`, `precision`, `recall` and `c2st` (the classifier
+            two-sample test's held-out accuracy, `ganzoo.metrics.c2st`).
         extractor: feature extractor; default `ganzoo.metrics.load_inception()`
             (loaded at the start of training).
         seed: base seed of the samples; the same samples are drawn each time,
@@ -99,7 +101,7 @@ class GANMetrics(keras.callbacks.Callback):
         self.metrics = check_metrics(metrics)
         self.every_n_epochs = _positive_int(every_n_epochs, "every_n_epochs")
         self.num_samples = _positive_int(num_samples, "num_samples")
-        if reference is None and any(m in self.metrics for m in ("fid", "kid", "pr")):
+        if reference is None and any(m in self.metrics for m in ("fid", "kid", "pr", "c2st")):
             raise ValueError(
                 f"GANMetrics with metrics {self.metrics} needs reference= (an .npz of statistics "
                 "or an image folder of real data)"
@@ -125,9 +127,9 @@ class GANMetrics(keras.callbacks.Callback):
             self._reference_stats = load_reference(
                 self.reference, self.extractor, progress=bool(self.verbose)
             )
-            if any(m in self.metrics for m in ("kid", "pr")) and self._reference_stats.features is None:
+            if any(m in self.metrics for m in ("kid", "pr", "c2st")) and self._reference_stats.features is None:
                 raise ValueError(
-                    "GANMetrics: KID and precision/recall need reference features, but the "
+                    "GANMetrics: KID, precision/recall and c2st need reference features, but the "
                     "reference has only mu/sigma; rebuild it with `ganzoo eval --stats DIR --out stats.npz`"
                 )
 

@@ -34,7 +34,7 @@ def add_parser(subparsers):
     p.add_argument(
         "--metric",
         default="fid",
-        help="comma-separated metrics among fid, is, kid, pr (default: fid)",
+        help="comma-separated metrics among fid, is, kid, pr, c2st (default: fid)",
     )
     p.add_argument("--reference", help="reference .npz (from --stats or pytorch-fid) or image folder")
     p.add_argument("-n", "--num-samples", type=int, default=50000, help="generated samples (default 50000)")
@@ -109,7 +109,7 @@ def run(args):
     from ganzoo.metrics.evaluate import check_metrics
 
     metrics = check_metrics([m.strip() for m in args.metric.split(",") if m.strip()])
-    if args.reference is None and any(m in metrics for m in ("fid", "kid", "pr")):
+    if args.reference is None and any(m in metrics for m in ("fid", "kid", "pr", "c2st")):
         raise ValueError(f"--metric {','.join(metrics)} needs --reference STATS.npz or an image folder")
     if "ganzoo.presets" not in sys.modules:  # else ganzoo.load says the same, at no extra cost
         check_model_spec(args.model)  # before Keras loads

@@ -1,12 +1,15 @@
 """Datasets that ship with ganzoo's dependencies, so training needs no download.
 
-Recipes name them as ``data: {source: "builtin:<name>"}``. The only one so far is
+Recipes name them as ``data: {source: "builtin:<name>"}``. The first is
 ``digits``: scikit-learn's copy of the UCI optical handwritten digits (1,797
 images of 8x8 pixels, 17 gray levels, classes 0-9, roughly 180 per class),
 upscaled bilinearly to ``resolution`` and scaled to ``[-1, 1]`` (background
 -1, ink +1). It is what the embedded ``dcgan-digits`` preset is trained on.
 Its class labels are the digits: int32 ids 0-9, named "0".."9"
 (``load(..., labels=True)``, ``class_names("digits")``).
+``stacked-digits``: 50,000 RGB images of three digits stacked as the channels
+(1,000 modes, labelled by the triple "000".."999"; the Stacked-MNIST protocol,
+see ``ganzoo.data.stacked``).
 
 Example:
     >>> from ganzoo.data import builtin
@@ -22,9 +25,11 @@ import difflib
 
 import numpy as np
 
-NAMES = ("digits",)
+NAMES = ("digits", "stacked-digits")
 DIGITS_MAX = 16.0  # load_digits' gray levels are 0..16
 _CLASS_NAMES = {"digits": tuple(str(d) for d in range(10))}
+# Stacked digits (ganzoo.data.stacked): three digits as the RGB channels; class = the triple "rgb".
+_CLASS_NAMES["stacked-digits"] = tuple(f"{k:03d}" for k in range(1000))
 
 
 def _sklearn_digits():
@@ -107,5 +112,9 @@ def load(name, resolution, labels=False):
         (1797,)
     """
     _check_name(name)
+    if name == "stacked-digits":
+        from ganzoo.data import stacked
+
+        return stacked.load(_check_resolution(resolution), labels=labels)
     images, ids = digits_with_labels(resolution)
     return (images, ids) if labels else images

@@ -276,3 +276,30 @@ def get(identifier):
         return identifier
     return registry.resolve(identifier, "objective")
 
+
+
+@registry.register("objective", aliases=("rpgan", "relativistic", "r3gan"))
+class RelativisticPairing(Objective):
+    """Relativistic pairing GAN loss (Jolicoeur-Martineau 2019; R3GAN, Huang et al. 2024).
+
+    Real and fake samples are paired by batch position: D minimises
+    E[softplus(D(G(z_i)) - D(x_i))]; G minimises E[softplus(D(x_i) -
+    D(G(z_i)))]. With R1 and R2 (`penalties.R1`, `penalties.R2`) it is
+    R3GAN's regularized objective (arXiv 2501.05441, Eq. 4). G's loss needs
+    D's logits on the real batch (`needs_real`).
+
+    Example:
+        >>> obj = RelativisticPairing()
+        >>> obj.g_loss(fake_logits, real=real_logits)
+    """
+
+    name = "relativistic_pairing"
+    needs_real = True
+
+    def d_loss(self, real, fake):
+        return _mean(ops.softplus(ops.cast(fake, "float32") - ops.cast(real, "float32")))
+
+    def g_loss(self, fake, real=None, **features):
+        if real is None:
+            raise ValueError("relativistic_pairing's generator loss needs D's logits on real data (real=...).")
+        return _mean(ops.softplus(ops.cast(real, "float32") - ops.cast(fake, "float32")))

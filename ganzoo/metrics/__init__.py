@@ -15,6 +15,8 @@ Example:
 
 import importlib
 
+# The function shadows its module name (as ganzoo.data.images): import the module first.
+from ganzoo.metrics.c2st import c2st
 from ganzoo.metrics.evaluate import METRICS
 from ganzoo.metrics.evaluate import evaluate
 from ganzoo.metrics.fid import FeatureStatistics
@@ -39,10 +41,12 @@ _LAZY = {
     "resize_bilinear_tf1": ("ganzoo.metrics.resize", "resize_bilinear_tf1"),
     # Written separately; resolved when asked for, so this package imports without it.
     "mode_coverage": ("ganzoo.metrics.mode_coverage", "mode_coverage"),
+    "stacked_digits_modes": ("ganzoo.metrics.stacked", "stacked_digits_modes"),
 }
 
 __all__ = [
     "METRICS",
+    "c2st",
     "evaluate",
     "FeatureStatistics",
     "fid_from_features",

@@ -22,7 +22,7 @@ from ganzoo.metrics.kid import kernel_inception_distance
 from ganzoo.metrics.precision_recall import precision_recall
 from ganzoo.metrics.reference import load_reference
 
-METRICS = ("fid", "is", "kid", "pr")
+METRICS = ("fid", "is", "kid", "pr", "c2st")
 
 
 def check_metrics(metrics):
@@ -84,7 +84,9 @@ def evaluate(
     needed for IS alone). `extractor` defaults to `load_inception()`.
 
     Returns `{"fid", "is", "is_std", "kid", "kid_std", "precision", "recall"}`
-    (those requested) plus `"protocol"`.
+    (those requested) plus `"protocol"`. "c2st" adds `"c2st"` (held-out accuracy of
+    `ganzoo.metrics.c2st` on the Inception features, 0.5 = indistinguishable) and
+    `"c2st_interval"` (Clopper-Pearson 95%).
 
     Example:
     >>> result = evaluate(gan.generate, "cifar10_train.npz", ("fid", "is"), num_samples=50000)  # doctest: +SKIP
@@ -101,13 +103,13 @@ def evaluate(
 
         extractor = load_inception()
     ref = None
-    if any(m in metrics for m in ("fid", "kid", "pr")):
+    if any(m in metrics for m in ("fid", "kid", "pr", "c2st")):
         if reference is None:
             raise ValueError(f"metrics {metrics} need a reference (.npz statistics or an image folder)")
         ref = load_reference(reference, extractor, progress=progress)
-        if any(m in metrics for m in ("kid", "pr")) and ref.features is None:
+        if any(m in metrics for m in ("kid", "pr", "c2st")) and ref.features is None:
             raise ValueError(
-                "KID and precision/recall need reference features, but the reference .npz has only "
+                "KID, precision/recall and c2st need reference features, but the reference .npz has only "
                 "mu/sigma; rebuild it with `ganzoo eval --stats DIR --out stats.npz`"
             )
     batch_size = int(batch_size or getattr(extractor, "batch_size", 64))
@@ -118,7 +120,7 @@ def evaluate(
             feats = extractor(chunk)
             pool = np.asarray(feats["pool"], np.float32)
             stats.update(pool)
-            if "kid" in metrics or "pr" in metrics:
+            if "kid" in metrics or "pr" in metrics or "c2st" in metrics:
                 pools.append(pool)
             if "is" in metrics:
                 logits.append(np.asarray(feats.get("logits_unbiased", feats.get("logits")), np.float32))
@@ -147,7 +149,7 @@ def evaluate(
     if "is" in metrics:
         result["is"], result["is_std"] = inception_score(np.concatenate(logits), splits=is_splits)
         protocol["is_splits"] = is_splits
-    if "kid" in metrics or "pr" in metrics:
+    if "kid" in metrics or "pr" in metrics or "c2st" in metrics:
         fake_features = np.concatenate(pools)
     if "kid" in metrics:
         result["kid"], result["kid_std"] = kernel_inception_distance(
@@ -161,5 +163,11 @@ def evaluate(
     if "pr" in metrics:
         result.update(precision_recall(ref.features, fake_features, k=pr_k))
         protocol.update(pr_k=pr_k, pr_num_real=len(ref.features))
+    if "c2st" in metrics:  # classifier two-sample test on the Inception features (ganzoo.metrics.c2st)
+        from ganzoo.metrics.c2st import c2st
+
+        test = c2st(ref.features, fake_features, seed=seed)
+        result["c2st"], result["c2st_interval"] = test["accuracy"], test["interval"]
+        protocol["c2st"] = {**test["protocol"], "features": "inception pool (reference features)"}
     result["protocol"] = protocol
     return result
