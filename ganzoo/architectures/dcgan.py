@@ -39,6 +39,7 @@ from keras import initializers, layers
 
 from ganzoo.architectures import _conditioning as cond
 from ganzoo.engine.registry import register
+from ganzoo.layers.conv_transpose import Conv2DTranspose
 from ganzoo.layers.pooling import GlobalSumPooling2D
 from ganzoo.layers.sync_batchnorm import SyncBatchNormalization
 
@@ -137,19 +138,19 @@ def dcgan_generator(
 
     # Project and reshape: a transposed 4x4 conv on a 1x1 map (no hidden FC layer).
     x = layers.Reshape((1, 1, h.shape[-1]))(h)
-    x = layers.Conv2DTranspose(widths[0], 4, strides=1, padding="valid", use_bias=False,
-                               kernel_initializer=_init(), name="project")(x)
+    x = Conv2DTranspose(widths[0], 4, strides=1, padding="valid", use_bias=False,
+                        kernel_initializer=_init(), name="project")(x)
     norm = _norm(normalization, "project_norm")
     x = layers.ReLU()(norm(x) if norm else x)
     for i, filters in enumerate(widths[1:], start=1):
         x = join_labels(x, f"up{i}")
-        x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False,
-                                   kernel_initializer=_init(), name=f"up{i}")(x)
+        x = Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False,
+                            kernel_initializer=_init(), name=f"up{i}")(x)
         norm = _norm(normalization, f"up{i}_norm")
         x = layers.ReLU()(norm(x) if norm else x)
     x = join_labels(x, "to_image")
-    x = layers.Conv2DTranspose(int(channels), 4, strides=2, padding="same",
-                               kernel_initializer=_init(), name="to_image")(x)
+    x = Conv2DTranspose(int(channels), 4, strides=2, padding="same",
+                        kernel_initializer=_init(), name="to_image")(x)
     x = layers.Activation("tanh", dtype="float32")(x)
     return keras.Model(inputs, x, name=name)
 

@@ -14,18 +14,29 @@ Implementations:
   loop with `torch.autograd.grad(create_graph=True)`) on equivalent plain
   `torch.nn` networks, NCHW float32.
 
+* ganzoo-tensorflow-xla / ganzoo-tensorflow-noxla: ganzoo on TensorFlow with
+  `jit_compile=True` / `False` (plain ganzoo-tensorflow uses `--jit-compile`,
+  default "auto", which is XLA on here, as for keras-io-tf).
+
 Each implementation runs in its own process (the Keras backend is fixed at
 import) and reports one JSON line; steps are timed after `--warmup` steps
-(tracing / compilation). images/s counts real images consumed (batch *
-steps/s); "ratio" is steps/s over the faster baseline's on the same model.
+(tracing / compilation), from the start of step `warmup` to the end of
+training with one wait for the device (JAX's asynchronous dispatch) at each
+end, so the clock itself adds no per-step host sync. `--rounds R` runs every
+implementation R times, interleaved (A B C A B C ...), and reports the median
+steps/s: on a shared machine compare the ratios, not the absolute numbers.
+images/s counts real images consumed (batch * steps/s); "ratio" is steps/s
+over the faster baseline's on the same model.
 
 Example:
-    python tools/bench/train_step.py --models dcgan32 dcgan64 --warmup 3 --steps 10 --out train_step.json
+    python tools/bench/train_step.py --models dcgan64 wgangp32 --rounds 3 --warmup 3 --steps 10
 """
 
 import argparse
+import functools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -40,6 +51,8 @@ IMPLS = {  # name -> Keras backend of its process
     "ganzoo-tensorflow": "tensorflow",
     "ganzoo-jax": "jax",
     "ganzoo-torch": "torch",
+    "ganzoo-tensorflow-xla": "tensorflow",
+    "ganzoo-tensorflow-noxla": "tensorflow",
     "keras-io-tf": "tensorflow",
     "torch-loop": "torch",
 }
@@ -77,38 +90,56 @@ def _adam(wgan):
     return keras.optimizers.Adam(1e-4, 0.0, 0.9) if wgan else keras.optimizers.Adam(2e-4, 0.5)
 
 
-def _fit_rate(model, resolution, batch, warmup, steps):
-    """Steps/s of `model.fit`, timed between the ends of batches warmup and warmup+steps."""
+def _wait(model):
+    """Block until the model's latest step has run (JAX dispatches asynchronously)."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        state = getattr(model, "_jax_state", None)  # the newest arrays during JAX's fit loop
+        jax.block_until_ready(state if state is not None else [v.value for v in model.variables])
+
+
+def _fit_rate(model, resolution, batch, warmup, steps, steps_per_execution=1):
+    """Steps/s of `model.fit` from the start of step `warmup` to the end of training."""
     import keras
 
     class Clock(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.times = []
+        async_safe = True  # no per-step host sync: Keras may run batch ends off the training thread
 
-        def on_train_batch_end(self, batch, logs=None):
-            if logs:  # wait for asynchronously dispatched steps (JAX)
-                float(next(iter(logs.values())))
-            self.times.append(time.perf_counter())
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == warmup:
+                _wait(model)
+                self.start = time.perf_counter()
 
+        def on_train_end(self, logs=None):
+            _wait(model)
+            self.end = time.perf_counter()
+
+    if warmup % steps_per_execution or steps % steps_per_execution:
+        raise ValueError("--warmup and --steps must be multiples of --steps-per-execution.")
     clock = Clock()
     model.fit(_dataset(resolution, batch), epochs=1, steps_per_epoch=warmup + steps,
               callbacks=[clock], verbose=0)
-    return steps / (clock.times[warmup + steps - 1] - clock.times[warmup - 1])
+    return steps / (clock.end - clock.start)
 
 
-def run_ganzoo(resolution, wgan, batch, warmup, steps, jit_compile="auto"):
+def run_ganzoo(resolution, wgan, batch, warmup, steps, jit_compile="auto", steps_per_execution=1, fixed_jit=None):
     import ganzoo
+
+    jit_compile = jit_compile if fixed_jit is None else fixed_jit
 
     G, D = _keras_networks(resolution, wgan)
     kwargs = {"objective": "wasserstein", "penalties": [ganzoo.penalties.GradientPenalty(GP_WEIGHT)],
               "d_steps": D_STEPS} if wgan else {"objective": "non_saturating"}
     gan = ganzoo.GAN(G, D, latent_dim=LATENT, seed=0, **kwargs)
-    gan.compile(g_optimizer=_adam(wgan), d_optimizer=_adam(wgan), jit_compile=jit_compile)
-    return _fit_rate(gan, resolution, batch, warmup, steps)
+    gan.compile(g_optimizer=_adam(wgan), d_optimizer=_adam(wgan), jit_compile=jit_compile,
+                steps_per_execution=steps_per_execution)
+    return _fit_rate(gan, resolution, batch, warmup, steps, steps_per_execution)
 
 
-def run_keras_io(resolution, wgan, batch, warmup, steps, jit_compile=None):
+def run_keras_io(resolution, wgan, batch, warmup, steps, jit_compile=None, steps_per_execution=1):
     """The keras.io DCGAN and WGAN-GP examples' `train_step`s (training=True throughout)."""
     import keras
     import tensorflow as tf
@@ -190,7 +221,7 @@ def run_keras_io(resolution, wgan, batch, warmup, steps, jit_compile=None):
     return _fit_rate(model, resolution, batch, warmup, steps)
 
 
-def run_torch_loop(resolution, wgan, batch, warmup, steps, jit_compile=None):
+def run_torch_loop(resolution, wgan, batch, warmup, steps, jit_compile=None, steps_per_execution=1):
     """pytorch/examples DCGAN loop; the usual torch WGAN-GP loop for `wgan`."""
     import torch
     from torch import nn
@@ -281,6 +312,8 @@ RUNNERS = {
     "ganzoo-tensorflow": run_ganzoo,
     "ganzoo-jax": run_ganzoo,
     "ganzoo-torch": run_ganzoo,
+    "ganzoo-tensorflow-xla": functools.partial(run_ganzoo, fixed_jit=True),
+    "ganzoo-tensorflow-noxla": functools.partial(run_ganzoo, fixed_jit=False),
     "keras-io-tf": run_keras_io,
     "torch-loop": run_torch_loop,
 }
@@ -289,8 +322,9 @@ RUNNERS = {
 def worker(args):
     spec = MODELS[args.model]
     jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
+    spe = args.steps_per_execution if args.impl.startswith("ganzoo") else 1
     rate = RUNNERS[args.impl](spec["resolution"], spec["wgan"], args.batch, args.warmup, args.steps,
-                              jit_compile=jit)
+                              jit_compile=jit, steps_per_execution=spe)
     result = {"model": args.model, "impl": args.impl, "batch": args.batch, "steps": args.steps,
               "steps_per_s": rate, "images_per_s": rate * args.batch}
     print("RESULT " + json.dumps(result))
@@ -299,10 +333,12 @@ def worker(args):
 def run_one(args, model, impl):
     env = dict(os.environ, KERAS_BACKEND=IMPLS[impl], TF_CPP_MIN_LOG_LEVEL="3")
     cmd = [sys.executable, __file__, "--worker", "--model", model, "--impl", impl, "--batch", str(args.batch),
-           "--steps", str(args.steps), "--warmup", str(args.warmup), "--jit-compile", args.jit_compile]
+           "--steps", str(args.steps), "--warmup", str(args.warmup), "--jit-compile", args.jit_compile,
+           "--steps-per-execution", str(args.steps_per_execution)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.timeout)
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
+            print(f"  {model} {impl}: {json.loads(line[7:])['steps_per_s']:.3f} steps/s", file=sys.stderr, flush=True)
             return json.loads(line[7:])
     raise RuntimeError(f"{impl} on {model} failed:\n{out.stderr[-3000:]}")
 
@@ -310,32 +346,43 @@ def run_one(args, model, impl):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
-    parser.add_argument("--impls", nargs="+", choices=list(IMPLS), default=list(IMPLS))
+    parser.add_argument("--impls", nargs="+", choices=list(IMPLS),
+                        default=["ganzoo-tensorflow", "ganzoo-jax", "ganzoo-torch", "keras-io-tf", "torch-loop"])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=20, help="timed steps")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (>= 1)")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved runs of every impl; median")
     parser.add_argument("--jit-compile", choices=["auto", "true", "false"], default="auto",
                         help="jit_compile of the ganzoo impls' compile (baselines keep their defaults)")
+    parser.add_argument("--steps-per-execution", type=int, default=1,
+                        help="steps_per_execution of the ganzoo impls' compile")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per implementation run")
     parser.add_argument("--out", default="train_step.json")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--impl", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.warmup < 1 or args.steps < 1:
-        parser.error("--warmup and --steps must be >= 1")
+    if args.warmup < 1 or args.steps < 1 or args.rounds < 1 or args.steps_per_execution < 1:
+        parser.error("--warmup, --steps, --rounds and --steps-per-execution must be >= 1")
     if args.worker:
         return worker(args)
 
     rows = []
     for model in args.models:
-        results = [run_one(args, model, impl) for impl in args.impls]
+        runs = {impl: [] for impl in args.impls}
+        for _ in range(args.rounds):  # interleaved: load changes hit every impl alike
+            for impl in args.impls:
+                runs[impl].append(run_one(args, model, impl)["steps_per_s"])
+        results = [{"model": model, "impl": impl, "batch": args.batch, "steps": args.steps,
+                    "rounds": rates, "steps_per_s": statistics.median(rates),
+                    "images_per_s": statistics.median(rates) * args.batch} for impl, rates in runs.items()]
         baseline = max((r["steps_per_s"] for r in results if r["impl"] in BASELINES), default=None)
         for r in results:
             r["ratio"] = r["steps_per_s"] / baseline if baseline else None
         rows.extend(results)
-    print(f"batch {args.batch}, {args.steps} timed steps after {args.warmup} warm-up, "
-          f"jit_compile={args.jit_compile}\n")
+    print(f"batch {args.batch}, {args.steps} timed steps after {args.warmup} warm-up, median of "
+          f"{args.rounds} interleaved round(s), jit_compile={args.jit_compile}, "
+          f"steps_per_execution={args.steps_per_execution} (ganzoo)\n")
     print("| model | impl | steps/s | images/s | ratio vs faster baseline |")
     print("| --- | --- | --- | --- | --- |")
     for r in rows:
