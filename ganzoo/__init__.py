@@ -10,9 +10,17 @@ Example:
 """
 
 import importlib
+import os
 import sys
 
 __version__ = "0.1.0"
+
+# torch's OpenMP (libgomp) workers spin after every parallel op by default; between the many
+# small ops of an eager Keras step they steal the cores the Python thread needs (measured: a
+# 3x128 MLP step several times slower, worse on a loaded machine). libgomp reads this when torch
+# loads, so it is set before anything imports torch; a value the user set is kept.
+if "torch" not in sys.modules:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # Public names resolve lazily so `import ganzoo` stays cheap and a CLI call
 # such as `ganzoo list` does not pay for importing every model family.

@@ -27,7 +27,7 @@ import sys
 import tempfile
 
 # Order shown in `ganzoo --help`.
-COMMANDS = ("list", "info", "sample", "train", "eval", "push")
+COMMANDS = ("list", "info", "sample", "translate", "train", "eval", "push", "download", "cache")
 
 
 def _pre_parse_backend(argv):

@@ -78,7 +78,13 @@ def build_gan(model_spec):
     generator = build_network(spec.pop("generator", None), "generator")
     discriminator = build_network(spec.pop("discriminator", None), "discriminator")
     extra = spec.pop("extra", None) or {}
-    return cls(generator, discriminator, **spec, **extra)
+    # More networks than G and D (CycleGAN's generator_ba, discriminator_a): `networks: {name: spec}`,
+    # each built like G and D and passed to the class as the keyword `name`.
+    others = spec.pop("networks", None) or {}
+    if not isinstance(others, dict):
+        raise ValueError("model.networks must be a mapping of network name -> {builder: ..., ...}.")
+    built = {name: build_network(net, name) for name, net in others.items()}
+    return cls(generator, discriminator, **spec, **built, **extra)
 
 
 def _number(value):

@@ -137,7 +137,8 @@ _SAMPLING_METHODS = ("generate", "sampling_scope", "_sampling_scope", "sample_la
 def _uses_gan_sampling(cls):
     from ganzoo.engine.gan import GAN
 
-    return isinstance(cls, type) and issubclass(cls, GAN) and all(
+    # Translators (ganzoo.engine.translation) draw no latents: they load in full.
+    return isinstance(cls, type) and issubclass(cls, GAN) and not hasattr(cls, "translate") and all(
         getattr(cls, name, None) is getattr(GAN, name, None) for name in _SAMPLING_METHODS
     )
 

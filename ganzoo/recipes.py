@@ -38,13 +38,18 @@ SCHEMA = {
         "seed": None,
         "num_classes": None,
         "label_distribution": None,
+        "augment": None,  # DiffAugment / ADA (ganzoo.engine.augment)
         "extra": None,
+        "networks": None,  # networks beyond generator/discriminator: {name: {builder: ...}} (CycleGAN)
     },
     # One optimizer per network name (generator, discriminator, encoder, ...): ganzoo.factory checks
     # the names against the model's networks.
     "optimizers": None,
     "data": {
         "source": None,
+        # A registered data maker (ganzoo.engine.registry kind "dataset", e.g. paired) and its options.
+        "kind": None,
+        "options": None,
         "resolution": None,
         "channels": None,
         "labels": None,
@@ -55,7 +60,8 @@ SCHEMA = {
         "size": None,
         "spacing": None,
     },
-    "training": {"batch_size": None, "epochs": None, "steps_per_epoch": None, "seed": None},
+    "training": {"batch_size": None, "epochs": None, "steps_per_epoch": None, "seed": None,
+                 "precision": None},  # "fp32" (default) | "bf16" (ganzoo.training.PRECISIONS)
     "eval": {"protocol": None, "num_samples": None, "published": None},
     "weights": None,
 }

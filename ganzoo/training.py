@@ -12,6 +12,7 @@ Example:
     >>> metrics["modes"], metrics["high_quality"]
 """
 
+import contextlib
 import os
 import shutil
 import time
@@ -60,6 +61,15 @@ def make_dataset(recipe, epochs, seed, data=None):
             f"{recipe['name']} is a toy recipe: it trains on 2-D points drawn from {data_cfg['source']} "
             f"(data.source), not on --data {given}; drop --data, or train an image recipe (e.g. dcgan-digits)."
         )
+    if data_cfg.get("kind") is not None:
+        # A registered data maker (paired / inpainting / unpaired ... data): ganzoo.data registers them.
+        import ganzoo.data
+        from ganzoo.engine import registry
+
+        ganzoo.data.load_data_kinds()
+
+        maker = registry.lookup("dataset", data_cfg["kind"], where=f"{recipe['name']}: data.kind")
+        return maker(recipe, source, epochs=epochs, seed=seed)
     if source in TOY_SOURCES:
         steps = int(train_cfg.get("steps_per_epoch", 500))
         # Fresh samples every step; the iterator carries over between epochs.
@@ -182,9 +192,40 @@ def build(recipe, seed=None):
         recipe = recipes.get(recipe)
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
-    gan = build_gan(recipe["model"])
-    gan.compile(**build_optimizers(recipe["optimizers"], gan))
+    with precision_scope(recipe["training"].get("precision")):
+        gan = build_gan(recipe["model"])
+        gan.compile(**build_optimizers(recipe["optimizers"], gan))
     return gan
+
+
+# training.precision -> Keras dtype policy. bf16 is Keras's mixed policy: bfloat16 compute with
+# float32 variables (so optimizer slots and the EMA are float32); the engine keeps D's logits,
+# losses and the penalties' gradients float32.
+PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16"}
+
+
+@contextlib.contextmanager
+def precision_scope(precision):
+    """Build layers under the dtype policy of `training.precision` ("fp32", "bf16" or None).
+
+    The layers keep the policy they were built with; the global policy is
+    restored on exit.
+
+    Example:
+        >>> with precision_scope("bf16"):
+        ...     gan = build_gan(recipe["model"])     # bfloat16 compute, float32 variables
+    """
+    if precision is None:
+        yield
+        return
+    if precision not in PRECISIONS:
+        raise ValueError(f"training.precision must be one of {sorted(PRECISIONS)}, got {precision!r}.")
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(PRECISIONS[precision])
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
 
 
 def resume_folder(path):
@@ -361,6 +402,8 @@ def train(
             resumed_from, plan_start, data_seed = None, 0, seed
         step = int(gan.step_counter.numpy())
         x, fit_kwargs = make_dataset(recipe, epochs, data_seed, data=data)
+        if getattr(x, "preview_sources", None) is not None:  # a translator's samples.png: source | output
+            gan.preview_sources = x.preview_sources
         _check_classes(gan, recipe, getattr(x, "class_names", None))
         segments, steps_per_epoch = _fit_segments(x, fit_kwargs, step - plan_start, epochs, recipe)
 

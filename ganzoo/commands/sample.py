@@ -3,6 +3,7 @@
     ganzoo sample dcgan-digits -n 64 --out grid.png
     ganzoo sample hf://me/stylegan2-ffhq -n 16 --truncation 0.7 --out faces.png
     ganzoo sample stylegan2-cifar10 -n 10 --labels 0,1,2,3,4,5,6,7,8,9 --out classes.png
+    ganzoo sample biggan-deep-256 -n 4 --labels "golden retriever" --truncation 0.4 --out dogs.png
 
 Latents are drawn with numpy from `--seed`, so a seed gives the same samples
 on every backend. Only the generator is loaded (`generator_only=True`).
@@ -51,7 +52,8 @@ def add_parser(subparsers):
     p.add_argument(
         "--labels",
         help="class labels for class-conditional models: one id for all samples (e.g. 3) or N comma-"
-        "separated ids (e.g. 0,1,2); an error for unconditional models",
+        "separated ids (e.g. 0,1,2); models with named classes (BigGAN-deep: ImageNet) also take "
+        "names (e.g. 'golden retriever'); an error for unconditional models",
     )
     p.add_argument("--batch-size", type=int, default=64, help="samples per generator call (default 64)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -80,6 +82,24 @@ def parse_labels(text, n):
     if len(ids) != n:
         raise ValueError(f"--labels gives {len(ids)} ids for -n {n}; give one id or exactly {n}")
     return np.asarray(ids, dtype="int32")
+
+
+def split_labels(text, n):
+    """`--labels` as n parts, each an int id or (for models with named classes) a class name.
+
+    Example:
+        >>> split_labels("golden retriever", 2), split_labels("0, tench", 2)
+        (['golden retriever', 'golden retriever'], [0, 'tench'])
+    """
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    parts = [int(part) if part.lstrip("-").isdigit() else part for part in parts]
+    if not parts or any(isinstance(p, int) and p < 0 for p in parts):
+        raise ValueError(f"--labels must be non-negative class ids or class names, got {text!r}")
+    if len(parts) == 1:
+        parts = parts * n
+    if len(parts) != n:
+        raise ValueError(f"--labels gives {len(parts)} labels for -n {n}; give one or exactly {n}")
+    return parts
 
 
 def num_classes(model):
@@ -117,7 +137,7 @@ def check_args(args):
     if args.truncation is not None and not 0.0 < args.truncation <= 1.0:
         raise ValueError(f"--truncation must lie in (0, 1], got {args.truncation}")
     if args.labels is not None:
-        parse_labels(args.labels, args.num)
+        split_labels(args.labels, args.num)
     # The spec check only saves the backend import; once ganzoo.presets is loaded,
     # ganzoo.load (or a stand-in set by a caller) gives the same errors itself.
     if "ganzoo.presets" not in sys.modules:
@@ -150,6 +170,12 @@ def _generate_kwargs(model, args):
             raise ValueError(
                 f"{args.name} ({type(model).__name__}) is not class-conditional; drop --labels"
             )
+        parts = split_labels(args.labels, args.num)
+        if any(isinstance(p, str) for p in parts):
+            if not hasattr(model, "class_ids"):
+                raise ValueError(f"{args.name} ({type(model).__name__}) has no class names; give integer ids in --labels")
+            kwargs["labels"] = model.class_ids(parts, args.num)  # names -> ids, range-checked
+            return kwargs
         labels = parse_labels(args.labels, args.num)
         if k is not None and labels.max() >= k:
             raise ValueError(
@@ -170,7 +196,11 @@ def sample(model, args):
     kwargs = _generate_kwargs(model, args)
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
-    latents = model.sample_latents_numpy(args.num, args.seed)
+    if "truncation" in kwargs and "truncation" in inspect.signature(model.sample_latents_numpy).parameters:
+        # BigGAN's truncation scales the latents themselves (z = t * TN(-2, 2)), not only the network.
+        latents = model.sample_latents_numpy(args.num, args.seed, truncation=kwargs["truncation"])
+    else:
+        latents = model.sample_latents_numpy(args.num, args.seed)
     starts = range(0, args.num, args.batch_size)
     if len(starts) > 1 and not args.quiet:
         from tqdm import tqdm
@@ -214,6 +244,9 @@ def run(args):
     from ganzoo.utils.images import make_grid, save_png, to_uint8
 
     model = ganzoo.load(args.name, generator_only=True)
+    if hasattr(model, "translate"):  # an image-to-image model draws no latents
+        raise ValueError(f"{args.name} ({type(model).__name__}) translates images, it draws no samples: use "
+                         f"`ganzoo translate {args.name} INPUT --out OUTPUT`.")
     samples, labels = sample(model, args)
     out = args.out
     if os.path.dirname(os.path.abspath(out)):

@@ -95,6 +95,11 @@ def add_parser(subparsers):
         help="write a resumable checkpoint at least every M minutes (default: training's, 10)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--precision", choices=("fp32", "bf16"),
+        help="override training.precision: fp32 (default) or bf16 mixed precision (bfloat16 compute; "
+        "variables, optimizer state, EMA, losses and penalties float32)",
+    )
     p.add_argument("--backend", choices=("tensorflow", "jax", "torch"), help="Keras backend")
     # Defined here, not in ganzoo.distribute, so `ganzoo --help` imports no backend;
     # `ganzoo.distribute.from_cli_args` reads them.
@@ -254,6 +259,8 @@ def apply_overrides(recipe, args):
     training = recipe["training"]
     if getattr(args, "batch_size", None) is not None:
         training["batch_size"] = args.batch_size
+    if getattr(args, "precision", None) is not None:
+        training["precision"] = args.precision
     if getattr(args, "epochs", None) is not None:
         if args.epochs < 1:
             raise ValueError(f"--epochs must be >= 1, got {args.epochs}")

@@ -48,6 +48,8 @@ def register_converter(name, target):
 
 
 register_converter("stylegan2", "ganzoo.convert.stylegan2:convert_to_preset")
+register_converter("pix2pix", "ganzoo.models.pix2pix.convert:convert_to_preset")  # CycleGAN/pix2pix .pth
+register_converter("biggan", "ganzoo.models.biggan_deep.convert:convert_to_preset")
 
 
 def get_converter(name):

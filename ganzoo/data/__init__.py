@@ -28,7 +28,20 @@ import importlib
 # imported, `ganzoo.data.images` is always the function.
 from ganzoo.data.images import images  # noqa: E402
 
-_LAZY_MODULES = ("toy", "builtin")
+_LAZY_MODULES = ("toy", "builtin", "paired", "unpaired", "superres")
+# Modules that register recipe data makers (`data.kind`, registry kind "dataset"); see load_data_kinds.
+DATA_KIND_MODULES = ("paired", "unpaired", "superres")
+
+
+def load_data_kinds():
+    """Import the modules that register `data.kind` makers (paired, inpaint, ...).
+
+    Example:
+        >>> load_data_kinds(); "paired" in ganzoo.engine.registry.entries("dataset")
+        True
+    """
+    for module in DATA_KIND_MODULES:
+        importlib.import_module(f"{__name__}.{module}")
 
 __all__ = ["images", *_LAZY_MODULES]
 

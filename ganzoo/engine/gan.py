@@ -32,6 +32,7 @@ Example:
 
 import functools
 import math
+import threading
 
 import keras
 import numpy as np
@@ -101,26 +102,80 @@ class PhaseOptimizers(keras.optimizers.Optimizer):
 
 
 class _NonFiniteGuard(keras.callbacks.Callback):
-    """Stops `fit` with a one-line message when a logged loss is NaN or Inf."""
+    """Stops `fit` with a one-line message naming the first step whose logged loss is NaN or Inf.
+
+    No host sync per step on PyTorch: the guard is `async_safe` there, so
+    Keras runs `on_train_batch_end`, and its conversion of the logs to Python
+    floats, in a worker thread while the next steps are dispatched. (Not on
+    JAX: converting a step's logs after the next step was dispatched, which
+    donates the state buffers, once failed with "Array has been deleted";
+    Keras runs no callbacks off-thread on TensorFlow.) A failure found there is raised in the
+    training thread at the start of the next step, or at the epoch's end
+    (before the other callbacks' `on_epoch_end`: `fit` puts the guard first),
+    once every earlier step has been checked, so the step named is the first
+    non-finite one. On TensorFlow (no async callbacks in Keras) it is checked
+    and raised in the step itself. Logged losses are running means over the
+    epoch, so a non-finite step keeps every later log of its epoch
+    non-finite.
+    """
+
+    async_safe = keras.backend.backend() == "torch"
 
     def __init__(self):
         super().__init__()
-        self.step = 0
+        self._cv = threading.Condition()
+        self._failure = None  # (step, message) of the earliest non-finite step found
+        self._dispatched = self._checked = 0
+        self._epoch_steps, self._steps_before = 0, 0
+        self._thread = None
+
+    def on_train_begin(self, logs=None):
+        self._thread = threading.get_ident()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_steps = 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._raise_if_failed()
+        with self._cv:
+            self._dispatched += 1
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        for key, value in (logs or {}).items():
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                continue
-            if not math.isfinite(value):
-                self.model.stop_training = True
-                raise FloatingPointError(
-                    f"{key} became {value} at training step {self.step} (batch {batch} of "
-                    "this epoch); lower the learning rates, add a gradient penalty, or "
-                    "check the data for NaN/Inf."
-                )
+        step = self._steps_before + batch + 1
+        with self._cv:
+            self._epoch_steps = max(self._epoch_steps, batch + 1)
+            for key, value in (logs or {}).items():
+                try:
+                    value = float(value)
+                except (TypeError, ValueError):
+                    continue
+                if not math.isfinite(value) and (self._failure is None or step < self._failure[0]):
+                    self._failure = (step, (
+                        f"{key} became {value} at training step {step} (batch {batch} of "
+                        "this epoch); lower the learning rates, add a gradient penalty, or "
+                        "check the data for NaN/Inf."
+                    ))
+                    self.model.stop_training = True
+            self._checked += 1
+            self._cv.notify_all()
+        if threading.get_ident() == self._thread:  # called synchronously: stop at this step
+            self._raise_if_failed()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._raise_if_failed()
+        self._steps_before += self._epoch_steps
+
+    def on_train_end(self, logs=None):
+        self._raise_if_failed()
+
+    def _raise_if_failed(self):
+        with self._cv:
+            if self._failure is None:
+                return
+            # Every dispatched step checked first, so the earliest failure is the one named.
+            self._cv.wait_for(lambda: self._checked >= self._dispatched, timeout=60)
+            message = self._failure[1]
+        raise FloatingPointError(message)
 
 
 def _optimizer(identifier, default):
@@ -880,7 +935,8 @@ class GAN(LatentSamplingMixin, keras.Model):
             kwargs.setdefault("shuffle", False)  # a dataset shuffles itself (Keras warns otherwise)
         callbacks = list(callbacks or [])
         if not any(isinstance(c, _NonFiniteGuard) for c in callbacks):
-            callbacks.append(_NonFiniteGuard())
+            # First: a non-finite epoch stops before other callbacks' on_epoch_end (checkpoints).
+            callbacks.insert(0, _NonFiniteGuard())
         custom = backend.custom_fit(self)  # TF multi-worker: Keras's fit fails there (keras-team/keras#20585)
         if custom is not None:
             return custom(*args, callbacks=callbacks, **kwargs)

@@ -201,7 +201,8 @@ class R1(Penalty):
 
     def __call__(self, gan, real, fake):
         batch = as_batch(self.points(as_batch(real), as_batch(fake)))
-        x = ops.stop_gradient(batch["x"])
+        # float32 points: the gradient (and its norm) is float32 under mixed precision too.
+        x = ops.stop_gradient(ops.cast(batch["x"], "float32"))
         _, g = backend.input_grad(critic_of(gan, batch.get("y")), x)
         return ops.mean(_per_sample_sq_norm(g))
 
@@ -238,6 +239,7 @@ def path_lengths(synthesis, ws, noise):
         >>> lengths = path_lengths(G.synthesis, ws, noise)   # shape (N,)
     """
     axes = tuple(range(1, len(noise.shape)))
+    ws = ops.cast(ws, "float32")  # the gradient in float32 under mixed precision
     _, g = backend.input_grad(
         lambda w: ops.sum(ops.cast(synthesis(w), "float32") * noise, axis=axes), ws
     )

@@ -17,7 +17,8 @@ Example:
 import difflib
 import inspect
 
-KINDS = ("builder", "model_class", "objective", "penalty", "converter")
+# "dataset": recipe data makers named by `data.kind` (paired, inpaint, ...; see ganzoo.training.make_dataset).
+KINDS = ("builder", "model_class", "objective", "penalty", "converter", "dataset")
 _REGISTRY = {kind: {} for kind in KINDS}
 _ALIASES = {kind: {} for kind in KINDS}
 

@@ -5,6 +5,9 @@ Example:
     >>> sn = SpectralNormalization(keras.layers.Dense(8))
 """
 
+from ganzoo.layers.attention import SelfAttention
+from ganzoo.layers.conditional_bn import ConditionalBatchNormalization
+from ganzoo.layers.hierarchical import LatentChunks
 from ganzoo.layers.minibatch import MinibatchDiscrimination, MinibatchStdLayer
 from ganzoo.layers.normalization import (
     DropReference,
@@ -12,5 +15,6 @@ from ganzoo.layers.normalization import (
     VirtualBatchNormalization,
 )
 from ganzoo.layers.pooling import GlobalSumPooling2D
+from ganzoo.layers.resblocks import ResBlockDown, ResBlockUp
 from ganzoo.layers.spectral_norm import SpectralNormalization
 from ganzoo.layers.sync_batchnorm import SyncBatchNormalization

@@ -13,6 +13,17 @@ Example:
 """
 
 from ganzoo.models.conditional import ACGAN
+from ganzoo.models.infogan import InfoGAN
+from ganzoo.models.began import BEGAN
+from ganzoo.models.sdgan import SDGAN
+from ganzoo.models.aae import AAE
+from ganzoo.models.biggan import BigGAN
+from ganzoo.models.sngan import sngan_discriminator, sngan_generator  # noqa: F401  (registers the builders)
+from ganzoo.models.biggan_deep import BigGANDeep
 from ganzoo.models.stylegan2 import StyleGAN2
+from ganzoo.models.r3gan import R3GAN
+from ganzoo.models.pix2pix import Pix2Pix, Pix2PixInpaint  # noqa: F401  (registers classes and builders)
+from ganzoo.models.cyclegan import CycleGAN  # noqa: F401  (registers the class and builders)
+from ganzoo.models.srgan import SRGAN  # noqa: F401  (registers the class and builders)
 
 __all__ = ["ACGAN", "StyleGAN2"]

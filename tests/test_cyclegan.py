@@ -1,0 +1,275 @@
+"""CycleGAN: reference parameter counts, the image pool's rule, the cycle/identity losses against
+numpy, learning digits <-> inverted digits, and save/load/resume on another backend."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from conftest import BACKEND
+from ganzoo.data.builtin import digits_with_labels
+from ganzoo.models.cyclegan import CycleGAN, ImagePool, LinearDecay, pool_query, resnet_generator
+from ganzoo.models.pix2pix.networks import patch_discriminator
+from processes import ROOT, env
+
+NEXT_BACKEND = {"tensorflow": "jax", "jax": "torch", "torch": "tensorflow"}[BACKEND]
+R = 16  # digits at 16x16: the digits classifier reads any multiple of 8
+
+
+def trainable(model):
+    return int(sum(np.prod(v.shape) for v in model.trainable_variables))
+
+
+def test_reference_parameter_counts():
+    # junyanz/pytorch-CycleGAN-and-pix2pix: resnet_9blocks / resnet_6blocks G, basic D with instance norm.
+    assert trainable(resnet_generator(n_blocks=9)) == 11_378_179
+    assert trainable(resnet_generator(n_blocks=6)) == 7_837_699
+    assert trainable(patch_discriminator(channels=3, norm="instance")) == 2_764_737
+
+
+def numpy_pool(images, buffer, count, u, idx):
+    """util/image_pool.py's rule, image by image (written from its description)."""
+    buffer, out = buffer.copy(), []
+    for image, ui, ii in zip(images, u, idx):
+        if count < len(buffer):
+            buffer[count] = image
+            count += 1
+            out.append(image)
+        elif ui > 0.5:
+            out.append(buffer[ii].copy())
+            buffer[ii] = image
+        else:
+            out.append(image)
+    return np.stack(out), buffer, count
+
+
+def test_pool_swap_rule_matches_numpy():
+    rng = np.random.default_rng(0)
+    size, buffer, count = 5, np.zeros((5, 2, 2, 1), "float32"), 0
+    ours_buf, ours_count = ops.convert_to_tensor(buffer), ops.convert_to_tensor(0, "int32")
+    swaps = 0
+    for step in range(6):  # batches of 3: fills the pool mid-batch, then swaps
+        images = rng.normal(size=(3, 2, 2, 1)).astype("float32")
+        u, idx = rng.uniform(size=3).astype("float32"), rng.integers(0, size, 3).astype("int32")
+        want, buffer, count = numpy_pool(images, buffer, count, u, idx)
+        got, ours_buf, ours_count = pool_query(images, ours_buf, ours_count, u, idx)
+        np.testing.assert_array_equal(ops.convert_to_numpy(got), want)
+        np.testing.assert_array_equal(ops.convert_to_numpy(ours_buf), buffer)
+        assert int(ops.convert_to_numpy(ours_count)) == count
+        swaps += int(np.sum((u > 0.5) & (step > 1)))
+    assert swaps > 0  # the swap branch ran
+
+
+def test_pool_layer_is_seeded_state_and_swaps_half_the_time():
+    def run(seed):
+        pool = ImagePool(4, (1, 1, 1), seed=seed)
+        images = np.arange(4 * 64, dtype="float32").reshape(4, 64, 1, 1, 1)  # every image unique
+        outs = [ops.convert_to_numpy(pool(batch))[:, 0, 0, 0] for batch in images]
+        return np.stack(outs), images[..., 0, 0, 0], pool
+
+    a, images, pool = run(3)
+    b, _, _ = run(3)
+    np.testing.assert_array_equal(a, b)  # seeded: the same history
+    assert {v.name for v in pool.non_trainable_variables} >= {"images", "count"}
+    # Once the pool is full (after 4 images) an output differs from its input exactly when it was swapped.
+    swapped = (a != images).reshape(-1)[4:]
+    assert 0.4 < swapped.mean() < 0.6
+
+
+def small_gan(seed=0, pool_size=8, identity_weight=0.5, channels=1, ngf=8):
+    keras.utils.set_random_seed(seed)
+    G = lambda: resnet_generator(image_size=R, in_channels=channels, out_channels=channels, ngf=ngf,  # noqa: E731
+                                 n_blocks=1, seed=seed)
+    D = lambda: patch_discriminator(channels=channels, image_size=R, n_layers=1, ndf=ngf,  # noqa: E731
+                                    norm="instance", seed=seed)
+    return CycleGAN(G(), D(), G(), D(), pool_size=pool_size, identity_weight=identity_weight, seed=seed)
+
+
+def test_cycle_and_identity_losses_equal_numpy():
+    gan = small_gan()
+    rng = np.random.default_rng(1)
+    real = {"a": rng.uniform(-1, 1, (2, R, R, 1)).astype("float32"),
+            "b": rng.uniform(-1, 1, (2, R, R, 1)).astype("float32")}
+    G = lambda x: ops.convert_to_numpy(gan.generator(x, training=True))  # noqa: E731
+    F = lambda x: ops.convert_to_numpy(gan.generator_ba(x, training=True))  # noqa: E731
+    ab, ba = G(real["a"]), F(real["b"])
+    fake = {"ab": ops.convert_to_tensor(ab), "ba": ops.convert_to_tensor(ba)}
+    cycle_a, cycle_b = (float(v) for v in gan.cycle_losses(real, fake))
+    assert abs(cycle_a - np.abs(F(ab) - real["a"]).mean()) < 1e-5
+    assert abs(cycle_b - np.abs(G(ba) - real["b"]).mean()) < 1e-5
+    idt_a, idt_b = (float(v) for v in gan.identity_losses(real))
+    assert abs(idt_a - np.abs(F(real["a"]) - real["a"]).mean()) < 1e-5
+    assert abs(idt_b - np.abs(G(real["b"]) - real["b"]).mean()) < 1e-5
+    loss, logs = gan.generator_loss(real, fake)
+    d_b = ops.convert_to_numpy(gan.discriminator(ab, training=True))
+    d_a = ops.convert_to_numpy(gan.discriminator_a(ba, training=True))
+    # The reference's total: MSE(D_B(G(a)), 1) + MSE(D_A(F(b)), 1) + 10 (cycles) + 5 (identities).
+    want = (np.mean((d_b - 1) ** 2) + np.mean((d_a - 1) ** 2) + 10 * (cycle_a + cycle_b) + 5 * (idt_a + idt_b))
+    assert abs(float(loss) - want) < 1e-4 * max(1.0, abs(want))
+
+
+def test_linear_decay_schedule_and_its_serialization():
+    lr = LinearDecay(2e-4, total_steps=200, decay_start=100)
+    assert [round(float(lr(s)), 8) for s in (0, 99, 100, 150, 199, 200, 300)] == [2e-4, 2e-4, 2e-4, 1e-4, 2e-6, 0.0, 0.0]
+    opt = keras.optimizers.deserialize(keras.optimizers.serialize(keras.optimizers.Adam(lr, beta_1=0.5)))
+    assert isinstance(opt._learning_rate, LinearDecay) and opt._learning_rate.decay_start == 100
+    with pytest.raises(ValueError, match="decay_start < total_steps"):
+        LinearDecay(1e-3, total_steps=10, decay_start=10)
+
+
+def test_bad_inputs_are_one_line_errors():
+    gan = small_gan(pool_size=0)
+    gan.compile()
+    x = np.zeros((4, R, R, 1), "float32")
+    with pytest.raises(ValueError, match=r"keys \['a', 'b'\]; got \['a'\]") as e:
+        gan.fit(x, epochs=1, verbose=0)
+    assert "\n" not in str(e.value)
+    with pytest.raises(ValueError, match="direction must be one of a2b, b2a"):
+        gan.translate(x, direction="ab")
+    with pytest.raises(ValueError, match="takes images of shape N x 16x16x1"):
+        gan.translate(np.zeros((1, R, R, 3), "float32"))
+    with pytest.raises(ValueError, match="pool_shape"):
+        CycleGAN(resnet_generator(ngf=4, n_blocks=0), patch_discriminator(norm="instance", ndf=4),
+                 resnet_generator(ngf=4, n_blocks=0), patch_discriminator(norm="instance", ndf=4))
+
+
+def test_recipe_builds_four_networks_through_the_factory():
+    from ganzoo import recipes
+    from ganzoo.factory import build_gan, build_optimizers
+
+    recipe = recipes.get("cyclegan-horse2zebra")
+    spec = json.loads(json.dumps(recipe["model"]))
+    for net in (spec["generator"], spec["networks"]["generator_ba"]):
+        net.update(image_size=32, ngf=4, n_blocks=1)
+    for net in (spec["discriminator"], spec["networks"]["discriminator_a"]):
+        net.update(image_size=32, ndf=4)
+    gan = build_gan(spec)
+    assert isinstance(gan, CycleGAN) and gan.network_names() == (
+        "generator", "generator_ba", "discriminator", "discriminator_a")
+    gan.compile(**build_optimizers(recipe["optimizers"], gan))
+    assert isinstance(gan.optimizers["generator"]._learning_rate, LinearDecay)
+    assert recipe["weights"]["sources"][0]["url"].endswith("/cyclegan/pretrained_models/horse2zebra.pth")
+
+
+# ------------------------------------------------------------------ learning
+STEPS = 150
+
+
+@pytest.fixture(scope="module")
+def short():
+    """A small CycleGAN after 3 steps (pool of 8, filled): what the resume check saves."""
+    from ganzoo.data.unpaired import digit_domains
+
+    a, b = digit_domains(R, seed=0)
+    gan = small_gan(seed=0, pool_size=8)
+    gan.compile()
+    gan.fit(a[:48], b[:48], batch_size=16, epochs=1, verbose=0)
+    return gan
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """digits (A) <-> inverted digits (B), unpaired; identity loss off (it pulls G toward the identity map)."""
+    from ganzoo.data.unpaired import digit_domains
+
+    a, b = digit_domains(R, seed=0)
+    gan = small_gan(seed=0, pool_size=50, identity_weight=0.0)
+    gan.compile(optimizers={"generator": keras.optimizers.Adam(2e-3, beta_1=0.5),
+                            "discriminator": keras.optimizers.Adam(2e-3, beta_1=0.5)})
+    n = STEPS // 3 * 16
+    history = gan.fit(a[:n], b[:n], batch_size=16, epochs=3, verbose=0)
+    return gan, history.history
+
+
+@pytest.mark.slow  # ~150 steps of four networks; see the report: one seed per backend, not always won
+def test_cyclegan_learns_digit_inversion(trained):
+    from ganzoo.metrics.digits import _reference, to_digits8
+
+    gan, history = trained
+    assert history["cycle_a"][-1] < 0.7 * history["cycle_a"][0]
+    assert history["cycle_b"][-1] < 0.7 * history["cycle_b"][0]
+    x, y = digits_with_labels(R)
+    held, labels = x[1500:], y[1500:]  # not among the training images
+    clf = _reference(R)[0]
+    a2b = gan.translate(held, direction="a2b")
+    b2a = gan.translate(-held, direction="b2a")
+    assert np.mean(clf.predict(to_digits8(-a2b)) == labels) >= 0.7  # G(a) is the inverted digit
+    assert np.mean(clf.predict(to_digits8(b2a)) == labels) >= 0.7   # F(b) is the digit
+    assert int(ops.convert_to_numpy(gan.pool_b.count.value)) == 50
+
+
+RESUME = r"""
+import json, sys
+import numpy as np, keras
+import ganzoo.models  # registers the classes
+path, data, out = sys.argv[1:4]
+gan = keras.saving.load_model(path)
+d = np.load(data)
+result = {"backend": keras.backend.backend(), "a2b": gan.translate(d["a"][:4], direction="a2b").tolist(),
+          "b2a": gan.translate(d["b"][:4], direction="b2a").tolist(),
+          "pool": int(keras.ops.convert_to_numpy(gan.pool_b.count.value)),
+          "pool_images": float(np.abs(keras.ops.convert_to_numpy(gan.pool_b.images.value)).sum()),
+          "loaded": {k: int(keras.ops.convert_to_numpy(o.iterations)) for k, o in gan.optimizers.items()}}
+gan.fit(d["a"][:32], d["b"][:32], batch_size=16, epochs=1, verbose=0)
+result["after"] = {k: int(keras.ops.convert_to_numpy(o.iterations)) for k, o in gan.optimizers.items()}
+json.dump(result, open(out, "w"))
+"""
+
+
+def test_save_load_resume_on_another_backend(short, tmp_path):
+    gan = short
+    path, data, out = tmp_path / "cyclegan.keras", tmp_path / "x.npz", tmp_path / "out.json"
+    gan.save(path)
+    x = digits_with_labels(R)[0][1700:1732]
+    np.savez(data, a=x, b=-x[::-1])
+    steps = {k: int(ops.convert_to_numpy(o.iterations)) for k, o in gan.optimizers.items()}
+    proc = subprocess.run([sys.executable, "-c", RESUME, str(path), str(data), str(out)],
+                          env=env(KERAS_BACKEND=NEXT_BACKEND, PYTHONPATH=os.path.join(ROOT, "tests")),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["backend"] == NEXT_BACKEND
+    np.testing.assert_allclose(result["a2b"], gan.translate(x[:4], direction="a2b"), atol=1e-5)
+    np.testing.assert_allclose(result["b2a"], gan.translate(-x[::-1][:4], direction="b2a"), atol=1e-5)
+    assert result["pool"] == 8  # the history pool came along
+    assert abs(result["pool_images"] - float(np.abs(ops.convert_to_numpy(gan.pool_b.images.value)).sum())) < 1e-2
+    assert result["loaded"] == steps
+    assert result["after"] == {k: v + 2 for k, v in steps.items()}
+
+
+# ---------------------------------------------------------------------- data
+def test_unpaired_folders_arrays_and_errors(tmp_path):
+    from ganzoo.data.unpaired import unpaired
+    from ganzoo.utils.images import save_png
+
+    rng = np.random.default_rng(0)
+    for domain, count in (("trainA", 5), ("trainB", 3)):
+        (tmp_path / domain).mkdir()
+        for i in range(count):
+            save_png(tmp_path / domain / f"{i}.png", rng.integers(0, 255, (8, 8, 3), dtype=np.uint8))
+    ds = unpaired(tmp_path, resolution=8, batch_size=1)
+    batches = list(ds)
+    assert len(batches) == 5  # max(|A|, |B|): the smaller domain repeats
+    assert batches[0]["a"].shape == (1, 8, 8, 3) and batches[0]["b"].shape == (1, 8, 8, 3)
+    ds = unpaired(np.zeros((6, 8, 8, 1), "float32"), np.ones((2, 8, 8, 1), "float32"), resolution=8, batch_size=2)
+    assert [float(np.asarray(b["b"]).mean()) for b in ds] == [1.0, 1.0, 1.0]
+    (tmp_path / "trainB").rename(tmp_path / "B")
+    with pytest.raises(ValueError, match=r"has no trainB/ folder") as e:
+        unpaired(tmp_path, resolution=8)
+    assert "\n" not in str(e.value)
+
+
+def test_unpaired_tfds_cycle_gan_names():
+    tfds = pytest.importorskip("tensorflow_datasets")
+    from ganzoo.data.unpaired import domain_sources, unpaired
+
+    assert domain_sources("tfds:cycle_gan/horse2zebra", split="test") == (
+        "tfds:cycle_gan/horse2zebra:testA", "tfds:cycle_gan/horse2zebra:testB")
+    with tfds.testing.mock_data(num_examples=4):
+        batch = next(iter(unpaired("tfds:cycle_gan/horse2zebra", resolution=16, batch_size=2)))
+    assert batch["a"].shape == (2, 16, 16, 3) and batch["b"].shape == (2, 16, 16, 3)
