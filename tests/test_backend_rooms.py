@@ -25,6 +25,9 @@ BACKENDS = ("tensorflow", "jax", "torch")
 ALLOWED_IMPORTS = {
     # tf.data / tfds input pipelines: Keras's fit takes a tf.data.Dataset on every backend.
     ("data/images.py", "tensorflow"),
+    ("data/paired.py", "tensorflow"),
+    ("data/unpaired.py", "tensorflow"),
+    ("data/superres.py", "tensorflow"),
     ("training.py", "tensorflow"),
     # TensorBoard image summaries (tf.summary), optional, beside any backend.
     ("callbacks.py", "tensorflow"),
@@ -32,6 +35,9 @@ ALLOWED_IMPORTS = {
     ("metrics/inception_weights.py", "torch"),
     # Reading official StyleGAN2 checkpoints (torch pickles), on any backend.
     ("convert/stylegan2.py", "torch"),
+    # Reading the published pix2pix/CycleGAN and BigGAN-deep state dicts (torch.load(weights_only=True)).
+    ("models/pix2pix/convert.py", "torch"),
+    ("convert/biggan.py", "torch"),
     # The CLI imports TensorFlow once with its start-up INFO lines filtered, before Keras loads it.
     ("cli.py", "tensorflow"),
 }

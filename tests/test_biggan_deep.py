@@ -18,8 +18,8 @@ ppb = pytest.importorskip("pytorch_pretrained_biggan")
 import ganzoo  # noqa: E402
 from ganzoo.engine.latents import sample_truncated_normal  # noqa: E402
 from ganzoo.models.biggan_deep import IMAGENET_CLASSES, BigGANDeep, imagenet_class_id  # noqa: E402
-from ganzoo.models.biggan_deep.convert import LayoutError, read_port  # noqa: E402
-from ganzoo.models.biggan_deep.convert import load_port_weights  # noqa: E402
+from ganzoo.convert.biggan import LayoutError, read_port  # noqa: E402
+from ganzoo.convert.biggan import load_port_weights  # noqa: E402
 
 Z, K = 16, 10
 LAYERS = [(True, 16, 8), (True, 8, 4), (True, 4, 2), (False, 2, 1)]  # 4 -> 32 px, attention at 16 px

@@ -55,7 +55,7 @@ def test_bad_arguments_fail_before_the_backend_loads(tmp_path):
         "         ['train', 'ring8-nsgan', '--out', 'x', '--set', 'model.ema_decy=0.9'],\n"
         "         ['train', 'ring8-nsgan', '--out', 'x', '--devices', '3', '--batch-size', '64'],\n"
         "         ['train', 'ring8-nsgan', '--out', 'x', '--data', 'no/such/folder'],\n"
-        "         ['sample', 'no-such-model', '--out', 'g.png'], ['sample', 'dcgan-digits', '--labels', 'x', '--out', 'g.png']]\n"
+        "         ['sample', 'no-such-model', '--out', 'g.png'], ['sample', 'dcgan-digits', '--labels', '-1', '--out', 'g.png']]\n"
         "codes = [main(c) for c in cases]\n"
         "print(json.dumps([codes, [m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules]]))\n"
     )
@@ -128,8 +128,8 @@ def test_existing_output_folder_and_coordinator_backend(tmp_path, capsys, monkey
         (["-n", "0"], "-n must be a positive number"),
         (["--batch-size", "0"], "--batch-size must be >= 1"),
         (["--truncation", "2"], "--truncation must lie in (0, 1]"),
-        (["--labels", "a,b"], "--labels must be comma-separated integer class ids"),
-        (["-n", "3", "--labels", "1,2"], "--labels gives 2 ids for -n 3"),
+        (["--labels", "a,b"], "--labels gives 2 labels for -n"),
+        (["-n", "3", "--labels", "1,2"], "--labels gives 2 labels for -n 3"),
     ],
 )
 def test_sample_bad_input_is_one_line(tmp_path, capsys, extra, expect):

@@ -283,7 +283,8 @@ def test_readme_and_recipes_say_nvidia_downloads_are_unchecked():
         for src in sources.normalize(recipe) if recipe.get("weights") else []:
             if "url" in src and not src.get("sha256"):
                 path = REPO_ROOT / "zoo_configs" / f"{recipe['name']}.yaml"
-                assert "not checked" in path.read_text(), path
+                text = path.read_text()  # unpinned: say so, and that the first download's hash is then enforced
+                assert "not checked" in text or "trust-on-first-use" in text, path
 
 
 # --------------------------------------------------------------------------- 4. corrupt preset folders

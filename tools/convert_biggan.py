@@ -34,7 +34,7 @@ def main(argv=None):
     parser.add_argument("--recipe", help="recipe name (license, source, resolution check, architecture fallback)")
     parser.add_argument("--samples", type=int, default=4, help="images in samples.png (0: none)")
     args = parser.parse_args(argv)
-    from ganzoo.models.biggan_deep.convert import convert_to_preset
+    from ganzoo.convert.biggan import convert_to_preset
 
     try:
         path = convert_to_preset(args.src, args.out_dir, recipe=args.recipe, num_samples=args.samples)

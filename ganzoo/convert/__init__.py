@@ -49,7 +49,7 @@ def register_converter(name, target):
 
 register_converter("stylegan2", "ganzoo.convert.stylegan2:convert_to_preset")
 register_converter("pix2pix", "ganzoo.models.pix2pix.convert:convert_to_preset")  # CycleGAN/pix2pix .pth
-register_converter("biggan", "ganzoo.models.biggan_deep.convert:convert_to_preset")
+register_converter("biggan", "ganzoo.convert.biggan:convert_to_preset")
 
 
 def get_converter(name):

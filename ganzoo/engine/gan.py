@@ -119,7 +119,7 @@ class _NonFiniteGuard(keras.callbacks.Callback):
     non-finite.
     """
 
-    async_safe = keras.backend.backend() == "torch"
+    async_safe = backend.NAME == "torch"
 
     def __init__(self):
         super().__init__()

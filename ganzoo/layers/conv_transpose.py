@@ -9,7 +9,7 @@ and presets load unchanged) with one change on JAX: the kernel gradient comes
 from the adjoint identity `<g, T(x, w)> = <A(g, w), x>`, where `A` is the
 strided convolution whose transpose `T` is. Then `dx = A(dy, w)` and `dw` is
 `A`'s kernel gradient at cotangent `x`, both ordinary (window-dilated)
-convolutions (`ganzoo.backend.jax.conv_transpose_adjoint`). The forward pass
+convolutions (`ganzoo.backend.jax._conv_transpose_adjoint`, private to the JAX room: only this layer uses it). The forward pass
 is Keras's own.
 
 Measured for the DCGAN-64 generator's five layers (batch 64, forward plus
@@ -30,6 +30,8 @@ Example:
 
 import keras
 from keras import ops
+
+from ganzoo import backend
 
 # Per backend, the fastest exact formulation (measured: see the module docstring).
 FORMULATIONS = {"jax": "adjoint", "tensorflow": "native", "torch": "native"}
@@ -75,10 +77,10 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     formulation = None
 
     def _kind(self, inputs):
-        kind = self.formulation or FORMULATIONS.get(keras.backend.backend(), "native")
+        kind = self.formulation or FORMULATIONS.get(backend.NAME, "native")
         if kind not in _KINDS:
             raise ValueError(f"Unknown Conv2DTranspose formulation {kind!r}; use one of {_KINDS}.")
-        if kind == "adjoint" and keras.backend.backend() != "jax":
+        if kind == "adjoint" and backend.NAME != "jax":
             raise ValueError('The "adjoint" Conv2DTranspose formulation exists on JAX only; use "native".')
         if (
             self.data_format != "channels_last"
@@ -99,7 +101,7 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
                        output_padding[i])
             for i in range(2)
         ]
-        outputs = jax_backend.conv_transpose_adjoint(
+        outputs = jax_backend._conv_transpose_adjoint(
             inputs, ops.cast(self.kernel, inputs.dtype), self.strides,
             [(left, right) for left, right, _ in plans], [out for _, _, out in plans],
         )

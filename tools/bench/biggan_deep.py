@@ -6,7 +6,7 @@ Usage:
 Both sides use the same full-size random weights: the port's `BigGAN` is
 built with its published 128-pixel config (its weight download is not
 needed), saved in the published folder layout and converted once with
-`ganzoo.models.biggan_deep.convert`. One long-lived worker process per
+`ganzoo.convert.biggan`. One long-lived worker process per
 contestant (the port, and ganzoo on each Keras backend) loads its model and
 warms up (JAX compiles); then the parent asks them in turn, round after
 round (port, tf, jax, torch, port, ...), to generate `batches x batch`

@@ -18,7 +18,7 @@ solution of `W^T u0 = v`; the converted model then computes exactly the
 port's (and the TF module's) sigma. The recovery is checked per layer.
 
 Example:
-    >>> from ganzoo.models.biggan_deep.convert import convert_to_preset
+    >>> from ganzoo.convert.biggan import convert_to_preset
     >>> convert_to_preset("biggan-deep-128/", "presets/biggan-deep-128", recipe="biggan-deep-128")  # doctest: +SKIP
 """
 
@@ -349,7 +349,7 @@ def convert_to_preset(src_path, out_dir, *, recipe=None, license=None, source=No
     upstream = entry.get("url") or (f"hf://{entry['hub']}/{entry.get('filename', '')}" if entry.get("hub") else None)
     source_text = source or (
         f"DeepMind's BigGAN-deep {G.resolution} (TF-Hub module deepmind/biggan-deep-{G.resolution}), "
-        f"as ported by pytorch-pretrained-biggan; converted with ganzoo.models.biggan_deep.convert from "
+        f"as ported by pytorch-pretrained-biggan; converted with ganzoo.convert.biggan from "
         f"{os.path.basename(os.path.normpath(str(src_path)))}" + (f"; upstream: {upstream}" if upstream else "")
         + "; discriminator: not released, randomly initialised"
     )
