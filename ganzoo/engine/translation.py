@@ -246,14 +246,15 @@ class ImageTranslationGAN(TranslatorMixin, GAN):
         Example:
             >>> gan.check_fit_data(sources, targets)
         """
+        first, second = self.batch_keys()  # ("source", "target"); CycleGAN: ("a", "b")
         if _has_dataset_structure(x):
             spec = x.element_spec
             if isinstance(spec, dict):
                 keys = set(spec)
             elif isinstance(spec, (tuple, list)):
-                keys = {"source", "target"} if len(spec) >= 2 else {"source"}
+                keys = {first, second} if len(spec) >= 2 else {first}
             else:
-                keys = {"source"}
+                keys = {first}
             self.unpack_keys_check(keys)
             return
         if isinstance(x, dict):
@@ -261,9 +262,13 @@ class ImageTranslationGAN(TranslatorMixin, GAN):
             return
         if not hasattr(x, "shape"):
             return  # generators / PyDatasets: checked when the first batch is traced
-        self.unpack_keys_check({"source"} | ({"target"} if y is not None else set()))
+        self.unpack_keys_check({first} | ({second} if y is not None else set()))
         if len(x) != len(y):
-            raise ValueError(f"Got {len(x)} source images but {len(y)} targets; pairs need one target per source.")
+            raise ValueError(self.length_mismatch_message(len(x), len(y)))
+
+    def length_mismatch_message(self, n_first, n_second):
+        """The error for `fit(x, y)` arrays of different lengths (families word it for their data)."""
+        return f"Got {n_first} source images but {n_second} targets; pairs need one target per source."
 
     # --------------------------------------------------------------- fakes/D
     def sample_fakes(self, real):

@@ -150,33 +150,9 @@ class CycleGAN(ImageTranslationGAN):
             hint = " Give images of both domains: fit(images_a, images_b) or ganzoo.data.unpaired(dir_a, dir_b)."
         raise ValueError(f"CycleGAN reads unpaired batches with keys ['a', 'b']; got {sorted(keys)}.{hint}")
 
-    def check_fit_data(self, x, y=None):
-        """Check `fit(images_a, images_b)` / a dataset of `{"a", "b"}` before training.
-
-        Example:
-            >>> gan.check_fit_data(images_a, images_b)
-        """
-        if hasattr(x, "element_spec") and hasattr(x, "cardinality"):
-            spec = x.element_spec
-            if isinstance(spec, dict):
-                keys = set(spec)
-            elif isinstance(spec, (tuple, list)):
-                keys = {"a", "b"} if len(spec) >= 2 else {"a"}
-            else:
-                keys = {"a"}
-            self.unpack_keys_check(keys)
-            return
-        if isinstance(x, dict):
-            self.unpack_keys_check(set(x))
-            return
-        if not hasattr(x, "shape"):
-            return
-        self.unpack_keys_check({"a"} | ({"b"} if y is not None else set()))
-        if len(x) != len(y):
-            raise ValueError(
-                f"fit(images_a, images_b) slices both arrays together: got {len(x)} and {len(y)} images; "
-                "trim them to one length or use ganzoo.data.unpaired(...) for domains of different sizes."
-            )
+    def length_mismatch_message(self, n_a, n_b):
+        return (f"fit(images_a, images_b) slices both arrays together: got {n_a} and {n_b} images; "
+                "trim them to one length or use ganzoo.data.unpaired(...) for domains of different sizes.")
 
     # ---------------------------------------------------------------- phases
     def phases(self):
