@@ -115,6 +115,7 @@ class BigGANDeep(GAN):
         """
         if y is None:
             raise ValueError("BigGAN-deep's discriminator is class-conditional: discriminate(x, y) needs labels y.")
+        x = self.augment_images(x, training)  # DiffAugment / ADA when the model has one
         logits = self.discriminator([x, y], training=training)
         return {"logits": ops.cast(ops.reshape(logits, (-1,)), "float32")}
 
