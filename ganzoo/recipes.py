@@ -11,7 +11,9 @@ Example:
     'non_saturating'
 """
 
+import copy
 import difflib
+import functools
 import importlib.resources
 import os
 from pathlib import Path
@@ -134,6 +136,17 @@ def validate(recipe, source="recipe"):
     return recipe
 
 
+# libyaml's loader when PyYAML was built with it (pure-Python parsing of the
+# ~60 recipes dominated `ganzoo list`); same safe constructor either way.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=256)
+def _load_yaml(text):
+    # Keyed on the text, so an edited file is parsed again; callers get a deep copy.
+    return yaml.load(text, Loader=_SafeLoader)
+
+
 def parse(path):
     """Read and validate one recipe file.
 
@@ -146,7 +159,7 @@ def parse(path):
     except FileNotFoundError:
         raise FileNotFoundError(f"No recipe file at {path}.") from None
     try:
-        recipe = yaml.safe_load(text)
+        recipe = copy.deepcopy(_load_yaml(text))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
