@@ -30,6 +30,8 @@ API = (
     "distribution_scope",
     "custom_fit",
     "preferred_data_format",
+    "FAST_CONV_TRANSPOSE",
+    "conv_transpose_adjoint",
 )
 
 

@@ -9,7 +9,7 @@ and presets load unchanged) with one change on JAX: the kernel gradient comes
 from the adjoint identity `<g, T(x, w)> = <A(g, w), x>`, where `A` is the
 strided convolution whose transpose `T` is. Then `dx = A(dy, w)` and `dw` is
 `A`'s kernel gradient at cotangent `x`, both ordinary (window-dilated)
-convolutions (`ganzoo.backend.jax._conv_transpose_adjoint`, private to the JAX room: only this layer uses it). The forward pass
+convolutions (`ganzoo.backend.conv_transpose_adjoint`, defined in the JAX room). The forward pass
 is Keras's own.
 
 Measured for the DCGAN-64 generator's five layers (batch 64, forward plus
@@ -33,8 +33,6 @@ from keras import ops
 
 from ganzoo import backend
 
-# Per backend, the fastest exact formulation (measured: see the module docstring).
-FORMULATIONS = {"jax": "adjoint", "tensorflow": "native", "torch": "native"}
 _KINDS = ("adjoint", "native")
 
 
@@ -73,14 +71,15 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
         (1, 8, 8, 32)
     """
 
-    # Tests set this to compare formulations; None means FORMULATIONS[backend].
+    # Tests set this to compare formulations; None means backend.FAST_CONV_TRANSPOSE (or "native").
     formulation = None
 
     def _kind(self, inputs):
-        kind = self.formulation or FORMULATIONS.get(backend.NAME, "native")
+        # The backend names its fastest exact formulation (measured: see the module docstring).
+        kind = self.formulation or backend.FAST_CONV_TRANSPOSE or "native"
         if kind not in _KINDS:
             raise ValueError(f"Unknown Conv2DTranspose formulation {kind!r}; use one of {_KINDS}.")
-        if kind == "adjoint" and backend.NAME != "jax":
+        if kind == "adjoint" and backend.FAST_CONV_TRANSPOSE != "adjoint":
             raise ValueError('The "adjoint" Conv2DTranspose formulation exists on JAX only; use "native".')
         if (
             self.data_format != "channels_last"
@@ -93,15 +92,13 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     def call(self, inputs):
         if self._kind(inputs) == "native":
             return super().call(inputs)
-        from ganzoo.backend import jax as jax_backend
-
         output_padding = self.output_padding or (None, None)
         plans = [
             keras_pads(int(inputs.shape[1 + i]), self.kernel_size[i], self.strides[i], self.padding,
                        output_padding[i])
             for i in range(2)
         ]
-        outputs = jax_backend._conv_transpose_adjoint(
+        outputs = backend.conv_transpose_adjoint(
             inputs, ops.cast(self.kernel, inputs.dtype), self.strides,
             [(left, right) for left, right, _ in plans], [out for _, _, out in plans],
         )
