@@ -1,6 +1,6 @@
 """The non-finite guard of `GAN.fit`: the first non-finite step is named exactly, mid-epoch and
 at an epoch's last batch, before other callbacks see the epoch's end, and off the training
-thread (no host sync per step) on PyTorch."""
+thread (no host sync per step) on PyTorch and JAX."""
 
 import keras
 import numpy as np
@@ -38,8 +38,34 @@ def test_first_non_finite_step_is_named(row, step):
     assert EpochEnds.ends == 0  # a checkpoint callback would not have saved the NaN epoch
 
 
-def test_guard_runs_off_the_training_thread_on_torch():
+def test_guard_runs_off_the_training_thread_on_torch_and_jax():
     # Keras converts logs to floats (a device->host sync) in the training thread
     # unless every batch-end callback is async-safe.
     callbacks = keras.callbacks.CallbackList([_NonFiniteGuard()], model=_gan())
-    assert callbacks._async_train == (keras.backend.backend() == "torch")
+    assert callbacks._async_train == (keras.backend.backend() in ("torch", "jax"))
+
+
+def test_logs_stay_readable_after_the_next_step():
+    # What an off-thread reader does: read step n's logs after step n+1 was dispatched.
+    # A fixed-p ADA logs `ada_p`, a state value no step changes; on JAX it once came back
+    # as the input buffer that the next step donated ("Array has been deleted").
+    g_in, d_in = keras.Input((4,)), keras.Input((4, 4, 1))
+    G = keras.Model(g_in, layers.Reshape((4, 4, 1))(layers.Dense(16, activation="tanh")(g_in)))
+    D = keras.Model(d_in, layers.Dense(1)(layers.Flatten()(d_in)))
+    gan = ganzoo.GAN(G, D, latent_dim=4, augment={"name": "ada", "p": 0.3}, seed=0)
+    gan.compile()
+
+    class LateReader(keras.callbacks.Callback):
+        held, read = None, []
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.held is not None:
+                self.read.append({k: float(v) for k, v in self.held.items()})
+            self.held = dict(logs)
+
+    reader = LateReader()
+    images = np.random.default_rng(0).uniform(-1, 1, size=(32, 4, 4, 1)).astype("float32")
+    gan.fit(images, batch_size=8, epochs=1, verbose=0, callbacks=[reader])
+    assert len(reader.read) == 3
+    assert all(abs(logs["ada_p"] - 0.3) < 1e-6 and np.isfinite(logs["d_loss"]) for logs in reader.read)
+
