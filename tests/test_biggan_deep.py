@@ -205,3 +205,61 @@ def test_fine_tuning_step_trains_generator(gan):
     assert len(after) > 50
     assert np.mean([np.abs(a - b).max() > 0 for a, b in zip(after, before)]) > 0.9  # nearly every weight moved
     assert np.abs(np.array(keras.ops.convert_to_numpy(G.gen_z.u)) - u_before).max() > 0  # SN u updated in training
+
+
+# ----------------------------------------------------------------------------- standing statistics
+def _port_with_batch_moments(model, z, y, recorded):
+    """The port's forward with every batch norm normalizing by (and recording) the batch's moments:
+    BigGAN-PyTorch's standing-statistics pass, written on the port's modules in torch."""
+    import torch.nn.functional as F
+
+    cls = ppb.model.BigGANBatchNorm
+    original = cls.forward
+
+    def forward(self, x, truncation, condition_vector=None):
+        mean, var = x.mean((0, 2, 3)), x.var((0, 2, 3), unbiased=False)
+        recorded.setdefault(self, []).append((mean.clone(), var.clone()))
+        if self.conditional:
+            h = (x - mean[None, :, None, None]) / torch.sqrt(var[None, :, None, None] + self.eps)
+            return h * (1 + self.scale(condition_vector))[..., None, None] + self.offset(condition_vector)[..., None, None]
+        return F.batch_norm(x, mean, var, self.weight, self.bias, training=False, momentum=0.0, eps=self.eps)
+
+    cls.forward = forward
+    try:
+        return _port(model, z, y, 1.0)
+    finally:
+        cls.forward = original
+
+
+def test_recomputed_standing_statistics_equal_the_ports_batch_moments(preset, port):
+    import copy
+
+    gan = ganzoo.load(preset)  # its own copy: the tables change
+    rows = gan.standing_rows([1.0])
+    assert rows == [50] and gan.standing_rows([0.37]) == [18, 19] and len(gan.standing_rows()) == 51
+    batches = [gan.standing_batch(50, i, 6, seed=1) for i in range(2)]
+    assert np.abs(batches[0][0]).max() <= 2.0 and not np.allclose(batches[0][0], batches[1][0])
+    model = copy.deepcopy(port[1])
+    recorded = {}
+    for z, y in batches:
+        _port_with_batch_moments(model, z, y, recorded)
+    with torch.no_grad():  # the port's row 50 := the mean over the two batches (biased variances)
+        for bn, calls in recorded.items():
+            bn.running_means[50] = torch.stack([m for m, _ in calls]).mean(0)
+            bn.running_vars[50] = torch.stack([v for _, v in calls]).mean(0)
+    before = np.array(keras.ops.convert_to_numpy(gan.generator.bn.running_means))
+    assert gan.recompute_standing_statistics(num_batches=2, batch_size=6, seed=1, truncations=[1.0]) == [50]
+    after = np.array(keras.ops.convert_to_numpy(gan.generator.bn.running_means))
+    np.testing.assert_array_equal(after[:50], before[:50])  # other rows untouched
+    z = sample_truncated_normal(4, Z, truncation=1.0, seed=5)
+    y = np.array([2, 7, 7, 1])
+    ours = gan.generate(latents=z, labels=y, truncation=1.0)
+    assert np.abs(ours - _port(model, z, y, 1.0)).max() <= 1e-4
+    assert np.abs(ours - _port(port[1], z, y, 1.0)).max() > 1e-2  # the statistics did change
+    # One batch: inference with its statistics is the batch-moment forward on that batch.
+    gan.recompute_standing_statistics(num_batches=1, batch_size=6, seed=1, truncations=[1.0])
+    z, y = batches[0]
+    np.testing.assert_allclose(gan.generate(latents=z, labels=y, truncation=1.0),
+                               _port_with_batch_moments(port[1], z, y, {}), atol=1e-4)
+    with pytest.raises(ValueError, match="batch_size >= 2"):
+        gan.recompute_standing_statistics(batch_size=1)

@@ -31,6 +31,34 @@ from ganzoo.layers.spectral_norm import SpectralNormalization
 
 _register = keras.saving.register_keras_serializable(package="ganzoo")
 
+# While `record_batch_moments()` is active, every TruncationBatchNorm normalizes with the
+# batch's moments (as in training) and records them here, so standing statistics can be
+# re-estimated without running the networks in training mode (which would step spectral norm).
+_RECORDERS = []
+
+
+class record_batch_moments:
+    """Context: TruncationBatchNorm layers use and record their batch moments (eager calls).
+
+    `moments` maps each layer to the list of its `(mean, var)` per call, in call order.
+
+    Example:
+        >>> with record_batch_moments() as rec:
+        ...     G([z, y], training=False)                     # doctest: +SKIP
+        >>> means = [m for m, _ in rec.moments[G.bn]]          # doctest: +SKIP
+    """
+
+    def __init__(self):
+        self.moments = {}
+
+    def __enter__(self):
+        _RECORDERS.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _RECORDERS.remove(self)
+        return False
+
 
 def truncation_weights(truncation, n_stats=51):
     """The blend of standing-statistics rows that `truncation` selects, as (n_stats,) float32.
@@ -119,8 +147,8 @@ class TruncationBatchNorm(keras.layers.Layer):
     variances likewise; `stat_weights` is (n_stats,) for the batch or
     (N, n_stats) per sample; `truncation_weights(t)` gives the port's
     choice, default the last row, truncation 1.0); training normalizes with the batch
-    moments (the standing statistics are not updated: recompute them after
-    fine-tuning for exact inference). Output
+    moments (the standing statistics are not updated: after fine-tuning,
+    `BigGANDeep.recompute_standing_statistics()` re-estimates them). Output
     `(x - mean) / sqrt(var + eps) * gain + bias` with `gain = 1 + scale(c)`,
     `bias = offset(c)` when conditional, else the learned `gamma`, `beta`.
 
@@ -156,8 +184,10 @@ class TruncationBatchNorm(keras.layers.Layer):
         self.built = True
 
     def call(self, x, condition=None, stat_weights=None, training=False):
-        if training:
+        if training or _RECORDERS:
             mean, var = ops.moments(x, axes=(0, 1, 2))
+            if _RECORDERS:
+                _RECORDERS[-1].moments.setdefault(self, []).append((mean, var))
         else:
             if stat_weights is None:
                 stat_weights = ops.one_hot(self.n_stats - 1, self.n_stats)

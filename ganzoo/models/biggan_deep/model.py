@@ -30,7 +30,7 @@ from ganzoo.engine.gan import GAN
 from ganzoo.engine.latents import check_truncation, sample_truncated_normal
 from ganzoo.engine.sampling import check_labels
 from ganzoo.models.biggan_deep.imagenet_classes import IMAGENET_CLASSES
-from ganzoo.models.biggan_deep.layers import truncation_weights
+from ganzoo.models.biggan_deep.layers import record_batch_moments, truncation_weights
 from ganzoo.models.biggan_deep.networks import Generator
 
 _BY_NAME = {name.lower(): i for i, name in enumerate(IMAGENET_CLASSES)}
@@ -201,3 +201,97 @@ class BigGANDeep(GAN):
             >>> z = gan.sample_latents_numpy(4, seed=0, truncation=0.4)
         """
         return sample_truncated_normal(n, self.latent_shape, truncation=truncation, seed=seed)
+
+    # ------------------------------------------------------- standing statistics
+    def standing_rows(self, truncations=None):
+        """The statistics rows `truncations` use (all `n_stats` rows when None).
+
+        Row `i` holds the statistics of truncation `i / (n_stats - 1)`; a
+        truncation between two rows blends them, so both are listed.
+
+        Example:
+            >>> gan.standing_rows([0.4, 1.0])            # n_stats 51
+            [20, 50]
+        """
+        n = self.generator.n_stats
+        if truncations is None:
+            return list(range(n))
+        rows = set()
+        for t in np.atleast_1d(truncations):
+            rows.update(int(i) for i in np.flatnonzero(truncation_weights(check_truncation(float(t)), n)))
+        return sorted(rows)
+
+    def standing_batch(self, row, index, batch_size, seed=0):
+        """Latents and labels of batch `index` for statistics row `row`: what
+        `recompute_standing_statistics` feeds the generator.
+
+        `z = t * TruncatedNormal(-2, 2)` at the row's truncation `t = row / (n_stats - 1)`,
+        labels uniform over the classes; numpy-seeded by `(seed, row, index)`.
+
+        Example:
+            >>> z, y = gan.standing_batch(20, 0, 8)      # truncation 0.4
+        """
+        n = self.generator.n_stats
+        t = int(row) / (n - 1)
+        rng = np.random.default_rng([int(seed), int(row), int(index)])
+        y = rng.integers(0, self.num_classes, int(batch_size)).astype("int32")
+        if t == 0.0:  # truncation 0: every latent is the mean
+            return np.zeros((int(batch_size), self.generator.z_dim), "float32"), y
+        z = sample_truncated_normal(int(batch_size), self.generator.z_dim, truncation=t,
+                                    seed=int(rng.integers(2**31)))
+        return z, y
+
+    def recompute_standing_statistics(self, num_batches=16, batch_size=64, seed=0, truncations=None,
+                                      use_ema=True):
+        """Re-estimate the per-truncation batch-norm statistics, e.g. after fine-tuning.
+
+        BigGAN's "standing statistics" (Brock et al. 2019, appendix C.1;
+        BigGAN-PyTorch's `accumulate_standing_stats`): for each row, the
+        generator runs on `num_batches` batches drawn at that row's truncation
+        with every batch norm normalizing by the batch's moments (spectral norm
+        is not stepped), and the row becomes the mean over batches of the batch
+        means and of the (biased) batch variances. Training normalizes with
+        batch moments and never updates these tables, so inference after
+        fine-tuning is off until they are recomputed.
+
+        Args:
+            num_batches, batch_size: batches per row and their size.
+            seed: numpy seed of the batches (`standing_batch`).
+            truncations: only the rows these truncations use (default: all rows).
+            use_ema: estimate them for the EMA generator when the model keeps one.
+
+        Returns: the rows recomputed.
+
+        Example:
+            >>> gan.fit(images, labels, epochs=1)                 # fine-tune
+            >>> gan.recompute_standing_statistics(truncations=[0.4])
+            [20]
+        """
+        if int(num_batches) < 1 or int(batch_size) < 2:
+            raise ValueError(
+                f"num_batches must be >= 1 and batch_size >= 2 (batch moments), got {num_batches} and {batch_size}."
+            )
+        rows = self.standing_rows(truncations)
+        n = self.generator.n_stats
+        estimates = {}  # row -> {layer: (sum of means, sum of variances)}
+        with backend.no_grad(), self.sampling_scope(use_ema):  # a StatelessScope: assign after it
+            for row in rows:
+                sums = estimates[row] = {}
+                w = ops.convert_to_tensor(np.eye(n, dtype="float32")[row])
+                for index in range(int(num_batches)):
+                    z, y = self.standing_batch(row, index, batch_size, seed)
+                    with record_batch_moments() as rec:
+                        self.generator([ops.convert_to_tensor(z), ops.convert_to_tensor(y, "int32"), w],
+                                       training=False)
+                    for layer, calls in rec.moments.items():
+                        for mean, var in calls:  # one call per layer per forward
+                            m, v = sums.get(layer, (0.0, 0.0))
+                            sums[layer] = (m + np.asarray(ops.convert_to_numpy(mean), "float64"),
+                                           v + np.asarray(ops.convert_to_numpy(var), "float64"))
+        for row, sums in estimates.items():
+            for layer, (m, v) in sums.items():
+                for table, total in ((layer.running_means, m), (layer.running_vars, v)):
+                    values = np.array(ops.convert_to_numpy(table))
+                    values[row] = total / int(num_batches)
+                    table.assign(values)
+        return rows
