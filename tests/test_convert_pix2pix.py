@@ -12,6 +12,8 @@ import pytest
 import torch
 from torch import nn
 
+from ganzoo.models.cyclegan import CycleGAN
+from ganzoo.models.pix2pix import Pix2Pix
 from ganzoo.models.pix2pix.convert import LayoutError, convert_generator, convert_to_preset, infer_architecture
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -169,6 +171,11 @@ def test_preset_translates_one_way_and_refuses_bad_input(tmp_path):
     net = _randomize(TorchResnet(ngf=4, n_blocks=1), seed=5)
     out = convert_to_preset(_save(net, tmp_path / "g.pth"), tmp_path / "preset")
     gan = ganzoo.load(out)
+    # The family's class, one way: G_A and a fresh D_B (the authors publish no D); it does not train.
+    assert type(gan) is CycleGAN and gan.one_way and gan.network_names() == ("generator", "discriminator")
+    with pytest.raises(ValueError, match="translates a2b but cannot train") as e:
+        gan.compile()
+    assert "\n" not in str(e.value)
     x = np.random.default_rng(3).uniform(-1, 1, (2, 16, 16, 3)).astype("float32")
     with torch.no_grad():
         want = net(torch.from_numpy(x.transpose(0, 3, 1, 2))).numpy().transpose(0, 2, 3, 1)
@@ -186,11 +193,15 @@ def test_preset_translates_one_way_and_refuses_bad_input(tmp_path):
 def test_tool_converts_from_the_command_line(tmp_path, capsys):
     import runpy
 
+    import ganzoo
+
     net = _randomize(TorchUnet(depth=3, ngf=2), seed=6)
     src = _save(net, tmp_path / "u.pth")
     main = runpy.run_path("tools/convert_pix2pix.py")["main"]
     assert main([str(src), str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "model.weights.h5").is_file() and "kind=unet" in capsys.readouterr().out
+    gan = ganzoo.load(tmp_path / "out")
+    assert type(gan) is Pix2Pix and gan.l1_weight == 100.0 and gan.discriminator_takes_source  # values: round trips
     (tmp_path / "bad.pth").write_bytes(b"not a checkpoint")
     assert main([str(tmp_path / "bad.pth"), str(tmp_path / "out2")]) == 1
     assert "not a PyTorch state dict" in capsys.readouterr().err

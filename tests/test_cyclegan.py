@@ -81,6 +81,21 @@ def test_pool_layer_is_seeded_state_and_swaps_half_the_time():
     assert 0.4 < swapped.mean() < 0.6
 
 
+def test_pool_state_threaded_through_stateless_calls_matches_eager():
+    # A compiled step (JAX's stateless train step) carries the pool as state: buffer, count and the
+    # seed generator must come back updated, giving the eager history draw for draw.
+    images = np.arange(4 * 6, dtype="float32").reshape(6, 4, 1, 1, 1)
+    eager = ImagePool(4, (1, 1, 1), seed=3)
+    want = [ops.convert_to_numpy(eager(batch)) for batch in images]
+    pool = ImagePool(4, (1, 1, 1), seed=3)
+    state = [v.value for v in pool.non_trainable_variables]
+    assert len(state) == 3  # images, count, seed-generator state
+    for batch, expected in zip(images, want):
+        out, state = pool.stateless_call([], state, ops.convert_to_tensor(batch))
+        np.testing.assert_array_equal(ops.convert_to_numpy(out), expected)
+    assert int(ops.convert_to_numpy(state[1])) == 4
+
+
 def small_gan(seed=0, pool_size=8, identity_weight=0.5, channels=1, ngf=8):
     keras.utils.set_random_seed(seed)
     G = lambda: resnet_generator(image_size=R, in_channels=channels, out_channels=channels, ngf=ngf,  # noqa: E731
@@ -186,7 +201,11 @@ def trained():
     return gan, history.history
 
 
-@pytest.mark.slow  # ~150 steps of four networks; see the report: one seed per backend, not always won
+# Slow: ~150 steps of four networks (~90-120 s). Measured (shared CPU): torch seed 0 reads 92%/91%; JAX seed 0
+# falls into a cycle-consistent wrong bijection (cycle losses fall as on torch, but 0.7%/1.7% read right, far
+# below chance), while JAX seeds 1 and 2 read 88%/84% and 92%/87%, and JAX seed 0 without the pool 90%/92%.
+# The pool is checked equal to its eager history under stateless (compiled) calls: seed luck, not a backend bug.
+@pytest.mark.slow
 def test_cyclegan_learns_digit_inversion(trained):
     from ganzoo.metrics.digits import _reference, to_digits8
 

@@ -106,10 +106,9 @@ def test_losses_equal_numpy_with_l1_weight_100():
     d_loss, _ = gan.discriminator_loss(real, fake)  # halved (Isola et al. Sec. 3.3)
     np.testing.assert_allclose(float(d_loss), 0.5 * (np.mean(softplus(-lr)) + np.mean(softplus(lf))), rtol=1e-5)
     # The weight is lambda itself: 7 gives 7 x L1 on top of the same adversarial term.
-    gan7 = _tiny(l1_weight=7.0)
+    gan7 = Pix2Pix(gan.generator, gan.discriminator, l1_weight=7.0)  # the same networks: the same logits lf
     g7, _ = gan7.generator_loss(real, fake)
-    lf7 = to_np(gan7.discriminate(fake["x"], source=real["source"])["logits"])
-    np.testing.assert_allclose(float(g7), np.mean(softplus(-lf7)) + 7.0 * expected_l1, rtol=1e-5)
+    np.testing.assert_allclose(float(g7), np.mean(softplus(-lf)) + 7.0 * expected_l1, rtol=1e-5)
 
 
 def test_inpainting_l1_counts_the_hole_only():
@@ -142,6 +141,34 @@ def test_unet_size_errors_say_which_sizes_work():
         fixed.translate(np.zeros((1, 32, 32, 1), "float32"))
     with pytest.raises(ValueError, match="one way only"):
         fixed.translate(np.zeros((1, 16, 16, 1), "float32"), direction="b2a")
+
+
+def reference_linear_lr(step, lr, steps_per_epoch, n_epochs, n_epochs_decay):
+    """pytorch-CycleGAN-and-pix2pix's `--lr_policy linear` (LambdaLR stepped after each epoch), in numpy."""
+    epoch = np.asarray(step) // steps_per_epoch
+    return lr * (1.0 - np.maximum(0, epoch + 1 - n_epochs) / float(n_epochs_decay + 1))
+
+
+@pytest.mark.parametrize("name, pairs", [("pix2pix-facades", 400), ("pix2pix-map2sat", 1096)])
+def test_recipe_lr_schedule_is_the_reference_linear_policy(name, pairs):
+    from ganzoo import recipes
+    from ganzoo.factory import build_optimizer
+    from ganzoo.models.cyclegan import LinearDecay
+
+    recipe = recipes.get(name)
+    assert recipe["training"]["epochs"] == 200 and recipe["training"]["batch_size"] == 1
+    steps = np.concatenate([np.arange(0, 200 * pairs, pairs // 4), [99 * pairs - 1, 100 * pairs, 200 * pairs - 1,
+                                                                     200 * pairs]])
+    want = reference_linear_lr(steps, 2e-4, pairs, 100, 100)
+    for role in ("generator", "discriminator"):
+        opt = build_optimizer(recipe["optimizers"][role], role)
+        schedule = opt._learning_rate
+        assert isinstance(schedule, LinearDecay) and float(opt.beta_1) == 0.5
+        got = ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps, "int32")))  # elementwise over steps
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
+    assert want[0] == 2e-4 and want[-1] == 0.0 and abs(want[-2] - 2e-4 / 101) < 1e-12  # last epoch: lr / 101
+    with pytest.raises(ValueError, match="whole epochs"):
+        LinearDecay(2e-4, total_steps=1000, decay_start=500, steps_per_epoch=300)
 
 
 # ------------------------------------------------------------------ learning checks

@@ -59,7 +59,8 @@ class CycleGAN(ImageTranslationGAN):
     Args:
         generator: G, domain A -> B (e.g. `resnet_generator`).
         discriminator: D_B, judges domain-B images (e.g. `patch_discriminator(norm="instance")`).
-        generator_ba: F, domain B -> A.
+        generator_ba: F, domain B -> A (None, with `discriminator_a=None`: a one-way model
+            that translates a2b only and cannot train, e.g. a converted published G_A).
         discriminator_a: D_A, judges domain-A images.
         objective: default "least_squares" (the paper's LSGAN loss).
         cycle_weight: lambda of each cycle term (10); a pair `[lambda_A, lambda_B]` sets them apart.
@@ -81,9 +82,14 @@ class CycleGAN(ImageTranslationGAN):
     def __init__(self, generator, discriminator, generator_ba=None, discriminator_a=None,
                  objective="least_squares", cycle_weight=10.0, identity_weight=0.5, adversarial_weight=2.0,
                  pool_size=50, pool_shape=None, **kwargs):
-        if generator_ba is None or discriminator_a is None:
+        if (generator_ba is None) != (discriminator_a is None):
             raise ValueError("CycleGAN needs four networks: generator (A->B), discriminator (D_B), "
-                             "generator_ba (B->A) and discriminator_a (D_A).")
+                             "generator_ba (B->A) and discriminator_a (D_A); or neither of the last two "
+                             "(a one-way model that translates a2b and does not train).")
+        # One way: a published G_A alone (the authors publish generators only; their `--model test`).
+        self.one_way = generator_ba is None
+        if self.one_way:
+            pool_size, pool_shape = 0, None
         super().__init__(generator, discriminator, objective=objective, **kwargs)
         self.generator_ba = generator_ba
         self.discriminator_a = discriminator_a
@@ -96,7 +102,8 @@ class CycleGAN(ImageTranslationGAN):
         self.adversarial_weight = float(adversarial_weight)
         self.pool_size = int(pool_size)
         shape_b = tuple(pool_shape) if pool_shape is not None else tuple(generator.outputs[0].shape[1:])
-        shape_a = tuple(pool_shape) if pool_shape is not None else tuple(generator_ba.outputs[0].shape[1:])
+        out_ba = generator if self.one_way else generator_ba
+        shape_a = tuple(pool_shape) if pool_shape is not None else tuple(out_ba.outputs[0].shape[1:])
         if pool_shape is not None and shape_a[-1] != generator_ba.outputs[0].shape[-1]:
             shape_a = (*shape_a[:-1], generator_ba.outputs[0].shape[-1])
         seed = kwargs.get("seed")
@@ -105,11 +112,11 @@ class CycleGAN(ImageTranslationGAN):
         self.pool_shape = None if pool_shape is None else list(pool_shape)
 
     def network_names(self):
-        return NETWORKS
+        return NETWORKS[::2] if self.one_way else NETWORKS
 
     # ------------------------------------------------------------ translation
     def translation_directions(self):
-        return ("a2b", "b2a")
+        return ("a2b",) if self.one_way else ("a2b", "b2a")
 
     def translation_network(self, direction):
         return self.generator if direction == "a2b" else self.generator_ba
@@ -162,6 +169,9 @@ class CycleGAN(ImageTranslationGAN):
             >>> [p.name for p in gan.phases()]
             ['generator', 'discriminator']
         """
+        if self.one_way:
+            raise ValueError("This CycleGAN holds one generator (A->B, e.g. a converted published G_A): it "
+                             "translates a2b but cannot train; build all four networks to train (a cyclegan-* recipe).")
         return [
             Phase("generator", networks=("generator", "generator_ba"), optimizer="generator",
                   loss=self.generator_loss, fakes="live",
@@ -262,5 +272,6 @@ class CycleGAN(ImageTranslationGAN):
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         for key in ("generator_ba", "discriminator_a"):
-            config[key] = keras.saving.deserialize_keras_object(config[key], custom_objects=custom_objects)
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key], custom_objects=custom_objects)
         return super().from_config(config, custom_objects)

@@ -89,7 +89,7 @@ class ImagePool(keras.layers.Layer):
                 f"An image pool stores images of one size; got image_shape={image_shape}. Give the "
                 "networks a fixed image_size or pass pool_shape=(H, W, C) (or pool_size=0 for no pool)."
             )
-        self.image_shape = None if image_shape is None else tuple(int(d) for d in image_shape)
+        self.image_shape = None if image_shape is None else tuple(None if d is None else int(d) for d in image_shape)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="pool_noise")
         if self.pool_size:

@@ -16,9 +16,13 @@ the file runs), and the architecture is inferred from the keys and shapes alone:
   those keys are ignored (the reference's own loader deletes them).
 
 Any other layout is an error that lists the missing and unexpected keys.
-The preset holds an `ImageTranslationGAN` (one way, "a2b") with the
-converted generator and a freshly initialised PatchGAN (the files hold no
-discriminator). Run `tools/convert_pix2pix.py SRC.pth OUT_DIR`, or let a
+The preset holds the family's model, one way ("a2b"): a `Pix2Pix` for a
+U-Net file (with a freshly initialised conditional 70x70 PatchGAN) or a
+one-way `CycleGAN` for a ResNet file (G_A with a fresh PatchGAN as D_B; no
+F, no D_A). The authors publish generators only, so the discriminator's
+weights are random: `translate` never uses it (only G runs), and it is there
+so the preset is a complete model of its family (fine-tuning a Pix2Pix
+preset starts D from scratch; a one-way CycleGAN does not train). Run `tools/convert_pix2pix.py SRC.pth OUT_DIR`, or let a
 registry recipe convert its weight source on first load.
 
 Example:
@@ -32,7 +36,9 @@ import re
 
 import numpy as np
 
-LICENSE = "BSD-2-Clause"  # junyanz/pytorch-CycleGAN-and-pix2pix LICENSE (models and code)
+# junyanz/pytorch-CycleGAN-and-pix2pix LICENSE: the 2-clause BSD text ("Copyright (c) 2017, Jun-Yan Zhu and
+# Taesung Park"; it repeats the BSD notices of pix2pix and of DCGAN, whose code it adapted), for code and models.
+LICENSE = "BSD-2-Clause"
 LICENSE_URL = "https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix/blob/master/LICENSE"
 _STATS = ("running_mean", "running_var", "num_batches_tracked")
 
@@ -282,10 +288,12 @@ def _source_entry(recipe):
 def convert_to_preset(src_path, out_dir, *, recipe=None, license=None, source=None):
     """Convert a published generator file into a preset folder; return its path.
 
-    The preset is a one-way `ImageTranslationGAN` ("a2b"): the converted G
-    and a new PatchGAN D (70x70; pairs for a U-Net/pix2pix G, single images
-    for a ResNet/CycleGAN G). Metadata records the inferred architecture,
-    the source file and the BSD license.
+    The preset translates one way ("a2b"): a `Pix2Pix` (U-Net G and a new
+    conditional 70x70 PatchGAN on pairs) or a one-way `CycleGAN` (ResNet G_A
+    and a new 70x70 PatchGAN as D_B). The discriminators are randomly
+    initialised (not published) and not used by `translate`. Metadata
+    records the inferred architecture, the source file and the BSD-2-Clause
+    license.
 
     Example:
         >>> convert_to_preset("horse2zebra.pth", "out/h2z", recipe="cyclegan-horse2zebra")   # doctest: +SKIP
@@ -293,7 +301,8 @@ def convert_to_preset(src_path, out_dir, *, recipe=None, license=None, source=No
     """
     from ganzoo import recipes as recipes_lib
     from ganzoo.engine.preset_io import save_preset
-    from ganzoo.engine.translation import ImageTranslationGAN
+    from ganzoo.models.cyclegan.model import CycleGAN
+    from ganzoo.models.pix2pix.model import Pix2Pix
     from ganzoo.models.pix2pix.networks import patch_discriminator
 
     if recipe is not None and not isinstance(recipe, dict):
@@ -303,14 +312,17 @@ def convert_to_preset(src_path, out_dir, *, recipe=None, license=None, source=No
     discriminator = patch_discriminator(channels=arch["out_channels"],
                                         source_channels=arch["in_channels"] if pix2pix else None,
                                         norm=arch["norm"], seed=0, name="discriminator")
-    gan = ImageTranslationGAN(generator, discriminator, objective="non_saturating" if pix2pix else "least_squares",
-                              name=(recipe or {}).get("name", "translator").replace("-", "_"))
+    name = (recipe or {}).get("name", "translator").replace("-", "_")
+    if pix2pix:
+        gan = Pix2Pix(generator, discriminator, l1_weight=100.0, objective="non_saturating", name=name)
+    else:
+        gan = CycleGAN(generator, discriminator, objective="least_squares", name=name)  # one way: no F, no D_A
     entry = _source_entry(recipe)
     described = ", ".join(f"{k}={v}" for k, v in arch.items())
     source_text = source or (
         f"converted with ganzoo.models.pix2pix.convert from {os.path.basename(os.fspath(src_path))} ({described})"
         + (f"; upstream: {entry['url']}" if entry.get("url") else "")
-        + "; discriminator: not in the source, randomly initialised"
+        + "; discriminator: not published, randomly initialised (translate uses the generator only)"
     )
     license = license or entry.get("license") or (recipe or {}).get("license") or LICENSE
     return save_preset(gan, out_dir, recipe=recipe, license=license, source=source_text, samples=False)
