@@ -189,7 +189,12 @@ def network_names(networks):
         ('generator', 'discriminator', 'encoder')
     """
     method = getattr(networks, "network_names", None)
-    return tuple(method()) if callable(method) else tuple(networks)
+    names = tuple(method()) if callable(method) else tuple(networks)
+    # A phase may name its own optimizer (SemiSupervisedAAE's "classifier"): a model's phases' names count too.
+    phases = getattr(networks, "phases", None)
+    if callable(method) and callable(phases):
+        names += tuple(dict.fromkeys(p.optimizer for p in phases() if p.optimizer and p.optimizer not in names))
+    return names
 
 
 def build_optimizers(optimizer_specs, networks=None):

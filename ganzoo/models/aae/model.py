@@ -12,7 +12,9 @@ Supervised variant (section 5, `num_classes=K`): the decoder also gets the
 label, so z keeps only the style; with the "mixture10" prior and
 `label_prior=True`, each class is matched to its own mixture component.
 In this class the engine's `generator` is the decoder and `discriminator`
-is the latent D; `encoder` is the third network.
+is the latent D; `encoder` is the third network. The semi-supervised
+variant (categorical y head with its own adversarial prior, a
+classification phase) is `ganzoo.models.aae.semisupervised.SemiSupervisedAAE`.
 
 Example:
     >>> aae = AAE(encoder, decoder, latent_disc, latent_dim=2, prior="gaussian")

@@ -61,3 +61,43 @@ def latent_discriminator(latent_dim, width=1000, depth=2, name="discriminator"):
     """
     z = keras.Input((int(latent_dim),), name="z")
     return keras.Model(z, keras.layers.Dense(1, name="d_logit")(_mlp(z, width, depth, "d")), name=name)
+
+
+@registry.register("builder")
+def aae_semisupervised_encoder(input_shape, num_classes, style_dim, width=1000, depth=2, input_noise=0.0,
+                               dropout=0.0, name="encoder"):
+    """q(y, z|x) of the semi-supervised AAE: a shared dense body, two heads [y logits (K), style z].
+
+    `input_noise` (Gaussian std) and `dropout` corrupt the encoder's input in
+    training only (a denoising encoder; off at inference).
+
+    Example:
+        >>> E = aae_semisupervised_encoder((8, 8, 1), 10, 4, width=32, dropout=0.2)
+        >>> [tuple(o.shape) for o in E.outputs]
+        [(None, 10), (None, 4)]
+    """
+    x_in = keras.Input(tuple(input_shape), name="x")
+    h = keras.layers.Flatten()(x_in)
+    if float(input_noise) > 0:
+        h = keras.layers.GaussianNoise(float(input_noise), name="e_input_noise")(h)
+    if float(dropout) > 0:
+        h = keras.layers.Dropout(float(dropout), name="e_input_dropout")(h)
+    h = _mlp(h, width, depth, "e")
+    y_logits = keras.layers.Dense(int(num_classes), name="e_y_logits")(h)
+    z = keras.layers.Dense(int(style_dim), name="e_z")(h)
+    return keras.Model(x_in, [y_logits, z], name=name)
+
+
+@registry.register("builder")
+def aae_semisupervised_decoder(style_dim, num_classes, output_shape, width=1000, depth=2, name="generator"):
+    """p(x|y, z): [style z (N, d), class vector y (N, K): softmax or one-hot] -> tanh image.
+
+    Example:
+        >>> aae_semisupervised_decoder(4, 10, (8, 8, 1), width=32).output.shape
+        (None, 8, 8, 1)
+    """
+    z = keras.Input((int(style_dim),), name="z")
+    y = keras.Input((int(num_classes),), name="y")
+    h = _mlp(keras.layers.Concatenate()([z, y]), width, depth, "g")
+    out = keras.layers.Dense(int(np.prod(output_shape)), activation="tanh", name="g_out")(h)
+    return keras.Model([z, y], keras.layers.Reshape(tuple(output_shape))(out), name=name)
