@@ -226,6 +226,26 @@ class R2(R1):
         return fake
 
 
+@registry.register("penalty", aliases=("epsilon_drift",))
+class Drift(Penalty):
+    """Drift penalty (Karras et al. 2018, Progressive GAN, Sec. A.1): epsilon * E[D(x)^2] on reals.
+
+    Keeps a WGAN critic's outputs from drifting far from zero; the paper
+    uses epsilon = 0.001 (the `weight`) next to WGAN-GP.
+
+    Example:
+        >>> drift = Drift(0.001)
+    """
+
+    name = "drift"
+    needs_fake = False
+
+    def __call__(self, gan, real, fake):
+        batch = as_batch(real)
+        logits = ops.cast(critic_of(gan, batch.get("y"))(batch["x"]), "float32")
+        return ops.mean(ops.square(logits))
+
+
 def path_lengths(synthesis, ws, noise):
     """Per-sample path lengths ||J_w^T y||: `sqrt(mean_i sum_k (d <g(w), y> / d w_ik)^2)`.
 

@@ -16,6 +16,7 @@ from ganzoo.models.conditional import ACGAN
 from ganzoo.models.infogan import InfoGAN
 from ganzoo.models.began import BEGAN
 from ganzoo.models.sdgan import SDGAN
+from ganzoo.models.progan import ProGAN  # noqa: F401  (registers the class and builders)
 from ganzoo.models.aae import AAE
 from ganzoo.models.biggan import BigGAN
 from ganzoo.models.sngan import sngan_discriminator, sngan_generator  # noqa: F401  (registers the builders)
