@@ -10,6 +10,7 @@ images everywhere.
 Example:
     >>> y = translate(x, ops.array([1, -2]), ops.array([0, 3]))   # integer shifts, zero fill
     >>> y = affine(x, theta)                                        # bilinear, reflected edges
+    >>> y = affine_antialiased(x, theta)                            # 2x, sym6 filters (ADA)
 """
 
 import numpy as np
@@ -115,8 +116,8 @@ def affine(x, matrix):
     `matrix` (N, 3, 3) maps an output pixel's centred coordinates (origin
     at the image centre, in pixels; u right, v down) to the input position
     it reads, as the inverse warp of StyleGAN2-ADA's augment pipe. Edges
-    are mirrored (ADA pads by reflection); unlike ADA there is no
-    anti-aliasing filter around the warp.
+    are mirrored (ADA pads by reflection). No anti-aliasing filter: see
+    `affine_antialiased` for ADA's filtered warp.
 
     Example:
         >>> eye = ops.tile(ops.eye(3)[None], (len(x), 1, 1))
@@ -180,3 +181,124 @@ def rotation_matrix(theta):
 
 
 LUMA_AXIS = (np.asarray([1.0, 1.0, 1.0, 0.0]) / np.sqrt(3.0)).astype("float32")
+
+
+# -------------------------------------------------------------- anti-aliased warp (ADA's geometric pipe)
+# Symlet-6 low-pass decomposition taps (Daubechies 1992), the filter of stylegan2-ada's augment pipe.
+SYM6 = np.asarray([
+    0.015404109327027373, 0.0034907120842174702, -0.11799011114819057, -0.048311742585633,
+    0.4910559419267466, 0.787641141030194, 0.3379294217276218, -0.07263752278646252,
+    -0.021060292512300564, 0.04472490177066578, 0.0017677118642428036, -0.007800708325034148,
+])
+
+
+def _fir(x, taps, axis, stride=1):
+    # Depthwise 1-D cross-correlation along H (axis 1) or W (axis 2), "valid", per channel.
+    c = int(x.shape[-1])
+    shape = (len(taps), 1) if axis == 1 else (1, len(taps))
+    kernel = np.tile(np.asarray(taps, "float32").reshape(shape + (1, 1)), (1, 1, c, 1))
+    strides = (stride, 1) if axis == 1 else (1, stride)
+    return ops.depthwise_conv(x, ops.cast(ops.convert_to_tensor(kernel), x.dtype), strides=strides, padding="valid")
+
+
+def _pad_axis(x, before, after, axis):
+    pads = [(0, 0)] * 4
+    pads[axis] = (before, after)
+    return ops.pad(x, pads, mode="reflect")
+
+
+def upsample2x(x, taps=SYM6):
+    """Double H and W: zero insertion, then the low-pass `taps` (gain 2 per axis), edges mirrored.
+
+    Output pixel k sits at input coordinate k/2 - 1/4 (pixel centres), so
+    in centred coordinates the image is scaled by exactly 2. The taps run as
+    a convolution here and as a correlation in `downsample2x`, so the pair
+    has no net shift (stylegan2-ada's `upsample2d` / `downsample2d(flip_filter=True)`).
+
+    Example:
+        >>> upsample2x(ops.ones((1, 8, 8, 1))).shape
+        (1, 16, 16, 1)
+    """
+    x = ops.convert_to_tensor(x)
+    taps = np.asarray(taps, "float64")[::-1] / np.sum(taps) * 2.0  # convolution, gain 2 per axis
+    m = len(taps) // 4  # input pixels of mirrored margin the filter reads past each edge
+    for axis in (1, 2):
+        n = int(x.shape[axis])
+        x = _pad_axis(x, m, m, axis)
+        stuffed = ops.stack([x, ops.zeros_like(x)], axis=axis + 1)
+        shape = [-1, int(x.shape[1]), int(x.shape[2]), int(x.shape[3])]
+        shape[axis] = 2 * (n + 2 * m)
+        x = ops.reshape(stuffed, shape)
+        x = _fir(x, taps, axis)
+        x = x[:, : 2 * n] if axis == 1 else x[:, :, : 2 * n]
+    return x
+
+
+def downsample2x(x, taps=SYM6):
+    """Halve H and W: the low-pass `taps` (a correlation), then every other pixel, edges mirrored.
+
+    Output pixel i averages around input coordinate 2i + 1/2, the inverse of
+    `upsample2x`'s geometry.
+
+    Example:
+        >>> downsample2x(ops.ones((1, 16, 16, 1))).shape
+        (1, 8, 8, 1)
+    """
+    x = ops.convert_to_tensor(x)
+    taps = np.asarray(taps, "float64") / np.sum(taps)
+    pad = (len(taps) - 2) // 2  # centre of the taps between input pixels 2i and 2i + 1
+    for axis in (1, 2):
+        x = _fir(_pad_axis(x, pad, len(taps) - 2 - pad, axis), taps, axis, stride=2)
+    return x
+
+
+def is_pixel_exact(matrix, tol=1e-5):
+    """(N,) bool: `matrix[n]` maps pixel centres onto pixel centres (a signed permutation plus an
+    integer shift: flips, quarter turns, integer translations), so `affine` needs no filter.
+
+    Example:
+        >>> bool(is_pixel_exact(ops.eye(3)[None])[0])
+        True
+    """
+    m = ops.cast(matrix, "float32")
+    lin, t = m[:, :2, :2], m[:, :2, 2]
+    r = ops.round(lin)
+    integer = ops.all(ops.abs(lin - r) < tol, axis=(1, 2)) & ops.all(ops.abs(t - ops.round(t)) < tol, axis=1)
+    unit = ops.all(ops.abs(r) <= 1.0, axis=(1, 2))
+    det = r[:, 0, 0] * r[:, 1, 1] - r[:, 0, 1] * r[:, 1, 0]
+    return integer & unit & (ops.abs(det) == 1.0)
+
+
+def affine_antialiased(x, matrix, taps=SYM6):
+    """`affine` with anti-aliasing: upsample 2x, warp bilinearly, low-pass and downsample 2x.
+
+    The bilinear warp alone aliases: a zoom-out or a rotation moves detail
+    past the Nyquist frequency and it folds back as spurious patterns (and
+    bilinear weights leak high frequencies). Warping at twice the
+    resolution, between two sym6 low-pass filters, is stylegan2-ada's
+    remedy (Karras et al. 2020; its augment pipe's geometric stage). Samples whose matrix is
+    pixel-exact (`is_pixel_exact`: identity, flips, quarter turns, integer
+    shifts) take the plain, lossless `affine`, so p = 0 stays the identity.
+    Edges are mirrored at the 2x grid.
+
+    Example:
+        >>> theta = rotation_matrix(ops.full((len(x),), 0.3))
+        >>> y = affine_antialiased(x, theta)
+    """
+    x = ops.convert_to_tensor(x)
+    m = ops.cast(matrix, "float32")
+    # Centred coordinates scale by 2 at the 2x grid: the linear part is unchanged, shifts double.
+    m2 = m * ops.convert_to_tensor(np.asarray([[1, 1, 2], [1, 1, 2], [1, 1, 1]], "float32"))[None]
+    # sym6 is not symmetric: its delay at low frequencies (the taps' centroid) puts the 2x image
+    # `delay` 2x-pixels off the nominal grid; `downsample2x` undoes the shift, but a warp in between
+    # must turn about the true centre: conjugate by the shift, adding (A - I) @ (delay, delay).
+    taps = np.asarray(taps, "float64")
+    delay = float((len(taps) - 1) / 2.0 - np.sum(np.arange(len(taps)) * taps) / np.sum(taps))
+    du = ((m[:, 0, 0] - 1.0) + m[:, 0, 1]) * delay
+    dv = (m[:, 1, 0] + (m[:, 1, 1] - 1.0)) * delay
+    m2 = m2 + _stack_rows([[ops.zeros_like(du), ops.zeros_like(du), du],
+                           [ops.zeros_like(du), ops.zeros_like(du), dv],
+                           [ops.zeros_like(du), ops.zeros_like(du), ops.zeros_like(du)]])
+    smooth = downsample2x(affine(upsample2x(x, taps), m2), taps)
+    exact = ops.reshape(is_pixel_exact(m), (-1, 1, 1, 1))
+    return ops.where(exact, affine(x, m), smooth)
