@@ -5,7 +5,8 @@
   PReLU (the long skip); per x2 factor a 3x3 conv to 256 channels, a x2
   sub-pixel shuffle and PReLU; a 9x9 conv to the image channels. PReLU has
   one slope per layer (PyTorch's `nn.PReLU()` default); the output is tanh
-  (images in [-1, 1] here; the paper's HR range). x4: 1,549,462 trainable
+  (images in [-1, 1] here; the paper's HR range; `output_activation="linear"`
+  drops it). x4: 1,549,462 trainable
   parameters (plus 4,224 BatchNorm moving statistics).
 * D: 3x3 convs 64, 64/2, 128, 128/2, 256, 256/2, 512, 512/2 ("/2": stride 2),
   LeakyReLU(0.2), BN after all but the first; Dense(1024), LeakyReLU, Dense(1)
@@ -38,7 +39,8 @@ def _prelu(name):
 
 
 @register("builder")
-def srresnet(scale=4, channels=3, filters=64, n_blocks=16, image_size=None, name="srresnet"):
+def srresnet(scale=4, channels=3, filters=64, n_blocks=16, image_size=None, output_activation="tanh",
+             name="srresnet"):
     """SRResNet: the SRGAN generator, low-resolution images -> `scale` times larger ones.
 
     Args:
@@ -47,9 +49,11 @@ def srresnet(scale=4, channels=3, filters=64, n_blocks=16, image_size=None, name
         filters: width of the residual trunk (64).
         n_blocks: residual blocks (16).
         image_size: the low-resolution input size (int or (H, W)), or None for any.
+        output_activation: "tanh" (the paper's, images in [-1, 1]) or "linear"
+            (unbounded; learns flat -1 backgrounds in fewer steps, for short runs).
 
     Returns:
-        A functional `keras.Model` (N, h, w, C) -> (N, scale h, scale w, C), tanh output.
+        A functional `keras.Model` (N, h, w, C) -> (N, scale h, scale w, C).
 
     Example:
         >>> G = srresnet(scale=4, channels=1, filters=16, n_blocks=2, image_size=8)
@@ -59,6 +63,8 @@ def srresnet(scale=4, channels=3, filters=64, n_blocks=16, image_size=None, name
     steps = math.log2(int(scale))
     if int(scale) < 2 or steps != int(steps):
         raise ValueError(f"scale must be a power of 2 (2, 4, 8), got {scale!r}.")
+    if output_activation not in ("tanh", "linear"):
+        raise ValueError(f"output_activation must be 'tanh' or 'linear', got {output_activation!r}.")
     f = int(filters)
     lr = keras.Input(_shape(image_size, channels), name="lr")
     h = layers.Conv2D(f, 9, padding="same", name="stem_conv")(lr)
@@ -78,7 +84,7 @@ def srresnet(scale=4, channels=3, filters=64, n_blocks=16, image_size=None, name
         h = SubPixelUpsampling(2, name=f"up{i}_shuffle")(h)
         h = _prelu(f"up{i}_prelu")(h)
     h = layers.Conv2D(int(channels), 9, padding="same", name="out_conv")(h)
-    h = layers.Activation("tanh", dtype="float32", name="out_tanh")(h)
+    h = layers.Activation(output_activation, dtype="float32", name=f"out_{output_activation}")(h)
     return keras.Model(lr, h, name=name)
 
 
