@@ -79,9 +79,6 @@ def train_step(model, step_fn, *args):
     with scope:
         logs = step_fn(data)
     new_state = tuple([scope.state_mapping[id(v)] for v in variables] for variables in groups)
-    # Every log gets its own buffer (a scalar copy), never one shared with the state that the
-    # next step donates, so async callbacks (the guard) may read logs after the next dispatch.
-    logs = jax.tree_util.tree_map(lambda v: jnp.array(v, copy=True) if isinstance(v, jax.Array) else v, logs)
     return logs, new_state
 
 

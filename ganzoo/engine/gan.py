@@ -104,11 +104,12 @@ class PhaseOptimizers(keras.optimizers.Optimizer):
 class _NonFiniteGuard(keras.callbacks.Callback):
     """Stops `fit` with a one-line message naming the first step whose logged loss is NaN or Inf.
 
-    No host sync per step on PyTorch and JAX: the guard is `async_safe` there,
-    so Keras runs `on_train_batch_end`, and its conversion of the logs to
-    Python floats, in a worker thread while the next steps are dispatched (on
-    JAX every log has its own buffer, so donating the state to the next step
-    cannot delete it; Keras runs no callbacks off-thread on TensorFlow). A failure found there is raised in the
+    No host sync per step on PyTorch: the guard is `async_safe` there, so
+    Keras runs `on_train_batch_end`, and its conversion of the logs to Python
+    floats, in a worker thread while the next steps are dispatched. (Not on
+    JAX: reading a step's logs after the next dispatch failed in the suite with
+    "Array has been deleted", even with every log copied to its own buffer in
+    the step; Keras runs no callbacks off-thread on TensorFlow.) A failure found there is raised in the
     training thread at the start of the next step, or at the epoch's end
     (before the other callbacks' `on_epoch_end`: `fit` puts the guard first),
     once every earlier step has been checked, so the step named is the first
@@ -118,7 +119,7 @@ class _NonFiniteGuard(keras.callbacks.Callback):
     non-finite.
     """
 
-    async_safe = backend.NAME in ("torch", "jax")
+    async_safe = backend.NAME == "torch"
 
     def __init__(self):
         super().__init__()
