@@ -31,8 +31,8 @@ Processes and data parallelism (`ganzoo.distribute` is written over these):
 Layers and metrics:
     SYNCHRONIZED_BATCHNORM             -> Keras's BatchNormalization(synchronized=True) works
     preferred_data_format()            -> the faster image layout for convolutions
-    FAST_CONV_TRANSPOSE                -> "adjoint" where Keras's transposed conv is slow to differentiate, else None
-    conv_transpose_adjoint(x, kernel, strides, pads, out_sizes) -> that formulation (JAX)
+    FAST_CONV_TRANSPOSE                -> (x, kernel, strides, pads, out_sizes) -> y, a transposed conv that is
+                                          fast to differentiate where Keras's is not (JAX), else None
     COMPILES_PER_BATCH_SIZE            -> predict compiles per batch size (pad short batches)
     NAME                               -> the backend's name
 

@@ -31,7 +31,6 @@ API = (
     "custom_fit",
     "preferred_data_format",
     "FAST_CONV_TRANSPOSE",
-    "conv_transpose_adjoint",
 )
 
 

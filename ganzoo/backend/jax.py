@@ -449,11 +449,7 @@ def preferred_data_format():
 
 
 # ------------------------------------------------------------ layers
-# Keras's Conv2DTranspose kernel gradient is ~100x slow on XLA:CPU: ganzoo's layer uses this.
-FAST_CONV_TRANSPOSE = "adjoint"
-
-
-def conv_transpose_adjoint(x, kernel, strides, pads, out_sizes):
+def _conv_transpose_adjoint(x, kernel, strides, pads, out_sizes):
     """A transposed convolution (NHWC) whose kernel gradient avoids XLA:CPU's slow path.
 
     `y[o] = sum x[i] * kernel[j]` over `o = i*s + j - P` (`kernel` in Keras's
@@ -468,7 +464,7 @@ def conv_transpose_adjoint(x, kernel, strides, pads, out_sizes):
     about 100x slower on CPU). Differentiable again (reverse mode).
 
     Example:
-        >>> y = conv_transpose_adjoint(x, w, (2, 2), ((2, 2), (2, 2)), (16, 16))  # x (N, 8, 8, C)
+        >>> y = _conv_transpose_adjoint(x, w, (2, 2), ((2, 2), (2, 2)), (16, 16))  # x (N, 8, 8, C)
     """
     strides, pads, out_sizes = tuple(strides), tuple(map(tuple, pads)), tuple(out_sizes)
     in_sizes = x.shape[1:3]
@@ -502,6 +498,10 @@ def conv_transpose_adjoint(x, kernel, strides, pads, out_sizes):
 
     conv_transpose.defvjp(forward, backward)
     return conv_transpose(x, kernel)
+
+
+# Keras's Conv2DTranspose kernel gradient is ~100x slow on XLA:CPU: ganzoo's layer uses this.
+FAST_CONV_TRANSPOSE = _conv_transpose_adjoint
 
 
 # ------------------------------------------------------------ private

@@ -303,16 +303,6 @@ def preferred_data_format():
 FAST_CONV_TRANSPOSE = None
 
 
-def conv_transpose_adjoint(x, kernel, strides, pads, out_sizes):
-    """The JAX-only adjoint transposed convolution; here Keras's own call is used instead.
-
-    Example:
-        >>> FAST_CONV_TRANSPOSE is None   # ganzoo.layers.Conv2DTranspose runs Keras's call
-        True
-    """
-    raise ValueError('The "adjoint" Conv2DTranspose formulation exists on JAX only; use "native".')
-
-
 # ------------------------------------------------------------ private
 def _parts(num_replicas, mechanism=None, num_processes=1):
     return {"num_replicas": num_replicas, "mechanism": mechanism,

@@ -9,7 +9,7 @@ and presets load unchanged) with one change on JAX: the kernel gradient comes
 from the adjoint identity `<g, T(x, w)> = <A(g, w), x>`, where `A` is the
 strided convolution whose transpose `T` is. Then `dx = A(dy, w)` and `dw` is
 `A`'s kernel gradient at cotangent `x`, both ordinary (window-dilated)
-convolutions (`ganzoo.backend.conv_transpose_adjoint`, defined in the JAX room). The forward pass
+convolutions (`ganzoo.backend.FAST_CONV_TRANSPOSE`, defined in the JAX room). The forward pass
 is Keras's own.
 
 Measured for the DCGAN-64 generator's five layers (batch 64, forward plus
@@ -71,15 +71,15 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
         (1, 8, 8, 32)
     """
 
-    # Tests set this to compare formulations; None means backend.FAST_CONV_TRANSPOSE (or "native").
+    # Tests set this to compare formulations; None: "adjoint" where the backend has one, else "native".
     formulation = None
 
     def _kind(self, inputs):
         # The backend names its fastest exact formulation (measured: see the module docstring).
-        kind = self.formulation or backend.FAST_CONV_TRANSPOSE or "native"
+        kind = self.formulation or ("adjoint" if backend.FAST_CONV_TRANSPOSE else "native")
         if kind not in _KINDS:
             raise ValueError(f"Unknown Conv2DTranspose formulation {kind!r}; use one of {_KINDS}.")
-        if kind == "adjoint" and backend.FAST_CONV_TRANSPOSE != "adjoint":
+        if kind == "adjoint" and backend.FAST_CONV_TRANSPOSE is None:
             raise ValueError('The "adjoint" Conv2DTranspose formulation exists on JAX only; use "native".')
         if (
             self.data_format != "channels_last"
@@ -98,7 +98,7 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
                        output_padding[i])
             for i in range(2)
         ]
-        outputs = backend.conv_transpose_adjoint(
+        outputs = backend.FAST_CONV_TRANSPOSE(
             inputs, ops.cast(self.kernel, inputs.dtype), self.strides,
             [(left, right) for left, right, _ in plans], [out for _, _, out in plans],
         )
