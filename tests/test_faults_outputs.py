@@ -66,9 +66,13 @@ def straight(tmp_path_factory):
 
 
 def assert_same(a, b):
+    # A wrong resume (a step lost or repeated, fresh Adam moments, another batch) moves weights by
+    # about the learning rate (1e-3 here); CI once saw resumed weights 1.5e-6 off after two steps
+    # (4 of 32 entries, rtol 2.6e-5) on one backend, never reproduced alone: float re-association,
+    # so the bound sits between the two.
     assert len(a) == len(b)
     for x, y in zip(a, b):
-        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
 
 
 def test_overwrite_refuses_foreign_folders_and_the_data(tmp_path, capsys):

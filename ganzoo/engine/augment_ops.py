@@ -197,8 +197,9 @@ def _fir(x, taps, axis, stride=1):
     c = int(x.shape[-1])
     shape = (len(taps), 1) if axis == 1 else (1, len(taps))
     kernel = np.tile(np.asarray(taps, "float32").reshape(shape + (1, 1)), (1, 1, c, 1))
-    strides = (stride, 1) if axis == 1 else (1, stride)
-    return ops.depthwise_conv(x, ops.cast(ops.convert_to_tensor(kernel), x.dtype), strides=strides, padding="valid")
+    y = ops.depthwise_conv(x, ops.cast(ops.convert_to_tensor(kernel), x.dtype), strides=1, padding="valid")
+    # Stride by slicing: TF's CPU depthwise conv refuses unequal row/column strides.
+    return y if stride == 1 else (y[:, ::stride] if axis == 1 else y[:, :, ::stride])
 
 
 def _pad_axis(x, before, after, axis):
