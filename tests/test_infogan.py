@@ -118,14 +118,19 @@ def test_paper_networks_match_the_hand_count():
         infogan_generator(resolution=30)
 
 
-@pytest.mark.slow  # ~70 s on TF (20 epochs of infogan-digits); see tools/infogan_digits.py for the seed sweep
+@pytest.mark.slow  # ~70 s on an idle 2-core machine, TF (20 epochs of infogan-digits); sweep: tools/infogan_digits.py
 def test_recipe_categorical_code_picks_out_digits():
     from ganzoo import training
     from ganzoo.metrics.digits import code_digit_purity
 
     gan, _ = training.train("infogan-digits", seed=0, verbose=0)
     report = code_digit_purity([gan.generate(100, seed=1000 + v, categorical=v) for v in range(10)])
-    # Measured on TF over seeds 0-5: mean purity 0.78-0.95, 9-10 distinct digits. An untrained or
-    # collapsed G gives one digit for every value; a code G ignores gives purity ~ 0.1-0.3.
-    # The issue's stricter target (every value >= 0.8) is met by 1 seed in 6, so it is not asserted.
-    assert report["mean_purity"] >= 0.75 and report["distinct_digits"] >= 8, report
+    # Issue 14's target, read per value: "with each categorical value fixed, the classifier labels >= 80%
+    # of the samples as one digit" is a claim about every value, so the minimum over the ten values is
+    # asserted (a mean would let one value mixing two digits 50/50 hide behind nine pure ones), plus
+    # >= 8 different majority digits (a collapsed G or an ignored code gives 1-3).
+    # NOT met robustly, so this test is expected to FAIL until the recipe improves: on TF, seeds 0-5 met
+    # it 1 time in 6 (seed 0) in the first sweep, and a rerun of this very test (TF, seed 0) measured
+    # min 0.78, mean 0.93; the misses have one or two values mixing 1/8 or 4/9 (min 0.35-0.64); torch
+    # seed 0 measured min 0.31. Settings tried without a fix are listed in zoo_configs/infogan-digits.yaml.
+    assert report["min_purity"] >= 0.8 and report["distinct_digits"] >= 8, report
