@@ -143,3 +143,19 @@ def test_ring8_learns_the_modes_in_bf16():
     assert gan.generator.layers[-1].compute_dtype == "bfloat16"
     assert metrics["modes"] >= 7, metrics
     assert metrics["high_quality"] >= 0.45, metrics
+
+
+def test_one_filter_conv_gradient_in_bf16():
+    # DCGAN's logit conv (one 4x4 filter): torch's CPU fallback without native bf16 once failed its
+    # backward on channels-last kernels ("grad_weight must be contiguous"; ganzoo.backend.torch).
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
+    grads = {}
+    for precision in ("fp32", "bf16"):
+        with precision_scope(precision):
+            conv = keras.layers.Conv2D(1, 4, padding="valid", kernel_initializer=keras.initializers.Constant(0.05))
+            conv.build(x.shape)
+            loss_fn = lambda: (ops.sum(ops.cast(conv(x), "float32")), {})  # noqa: E731
+            _, _, (g_kernel, _) = backend.value_and_grad(loss_fn, conv.trainable_variables)
+            grads[precision] = np.asarray(ops.convert_to_numpy(ops.cast(g_kernel, "float32")))
+    # d sum / d kernel = the sum of the input patches; bf16 inputs round to 3 significant digits.
+    np.testing.assert_allclose(grads["bf16"], grads["fp32"], rtol=2e-2, atol=5e-2)

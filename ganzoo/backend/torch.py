@@ -36,6 +36,37 @@ STRATEGY_MODULES = ()
 __all__ = list(common.API)
 
 
+# ------------------------------------------------------------ Keras conv workaround
+def _contiguous_single_filter_half_kernels():
+    """Keep half-precision CPU tensors with one leading row out of channels-last memory in Keras's convs.
+
+    Keras 3.15 stores conv inputs and kernels channels-last. In bf16/fp16 on a
+    CPU without native bf16 (AVX2, e.g. AMD EPYC), torch 2.13's fallback
+    `slow_conv2d` then fails the backward of a one-filter conv (DCGAN's logit,
+    PatchGAN's head) with "grad_weight must be contiguous". Plain-contiguous
+    memory gives the same numbers; other tensors keep Keras's choice.
+    """
+    try:
+        from keras.src.backend.torch import nn as keras_torch_nn
+    except ImportError:
+        return
+    original = getattr(keras_torch_nn, "_maybe_convert_to_channels_last", None)
+    if original is None or getattr(original, "ganzoo_wrapped", False):
+        return
+
+    def convert(tensor):
+        if (tensor.ndim == 4 and tensor.shape[0] == 1 and tensor.device.type == "cpu"
+                and tensor.dtype in (torch.bfloat16, torch.float16)):
+            return tensor.contiguous()
+        return original(tensor)
+
+    convert.ganzoo_wrapped = True
+    keras_torch_nn._maybe_convert_to_channels_last = convert
+
+
+_contiguous_single_filter_half_kernels()
+
+
 # ------------------------------------------------------------ autodiff
 def train_step(model, step_fn, *args):
     """Run the stateful `step_fn(data) -> logs` as `model`'s Keras train step.
