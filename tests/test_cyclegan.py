@@ -234,21 +234,25 @@ def local():
     return gan, history.history
 
 
+def _assert_learned_inversion(gan, history):
+    """Cycle losses fall, translations read as the digit both ways, and the history pool filled."""
+    assert history["cycle_a"][-1] < 0.7 * history["cycle_a"][0]
+    assert history["cycle_b"][-1] < 0.7 * history["cycle_b"][0]
+    a2b, b2a = _reads_as_the_digit(gan)
+    assert a2b >= 0.7 and b2a >= 0.7, (a2b, b2a)
+    assert int(ops.convert_to_numpy(gan.pool_b.count.value)) == 50
+
+
 # Default run: 46 s on JAX (28.8 s fixture + 17.1 s check) on the shared 2-core machine at load ~12.
 # Seed luck, not robustness (see `local`). Per seed, fraction read right (a2b, b2a), 60 steps, lr 2e-3:
 #   this config (last kernel zeroed, D norm none): JAX s1 .96/.93; TF s1 .01/.00 (fails), s2 .94/.95;
-#     seed 0 (the test) passes on JAX.
+#     seed 0 (the test) passes on TF, JAX and torch (full runs, 2026-12-02).
 #   last kernel zeroed, D instance norm: JAX s0 .94/.95, s1 .01/.00 (fails), s2 .84/.82; torch s0 .95/.89,
 #     s4 .73/.76; TF s1 .90/.91, s2 .93/.94.
 #   plain init, D instance norm: JAX s0 .84/.77, s1 .96/.95, s2 .76/.75; torch s0-2 .95/.94, .96/.94,
 #     .96/.95; TF s0 .95/.95, s1 .01/.01 (fails), s2 .00/.01 (fails).
 def test_cyclegan_learns_digit_inversion_ci(local):
-    gan, history = local
-    assert history["cycle_a"][-1] < 0.7 * history["cycle_a"][0]
-    assert history["cycle_b"][-1] < 0.7 * history["cycle_b"][0]
-    a2b, b2a = _reads_as_the_digit(gan)
-    assert a2b >= 0.7 and b2a >= 0.7, (a2b, b2a)
-    assert int(ops.convert_to_numpy(gan.pool_b.count.value)) == 50  # the history pool filled and was used
+    _assert_learned_inversion(*local)
 
 
 @pytest.fixture(scope="module")
@@ -269,16 +273,11 @@ def trained():
 # (~90-120 s). Measured (shared CPU): torch seed 0 reads 92%/91%; JAX seed 0 falls into a cycle-consistent
 # wrong bijection (cycle losses fall as on torch, but 0.7%/1.7% read right, far below chance), while JAX
 # seeds 1 and 2 read 88%/84% and 92%/87%, and JAX seed 0 without the pool 90%/92%. The pool is checked
-# equal to its eager history under stateless (compiled) calls: seed luck, not a backend bug; the default
-# run's `local` check above is built so that neither wrong map can be learned.
+# equal to its eager history under stateless (compiled) calls: seed luck, not a backend bug. The default
+# run's `local` check above cannot learn a digit-swapping map, but can still keep the polarity.
 @pytest.mark.slow
 def test_cyclegan_learns_digit_inversion(trained):
-    gan, history = trained
-    assert history["cycle_a"][-1] < 0.7 * history["cycle_a"][0]
-    assert history["cycle_b"][-1] < 0.7 * history["cycle_b"][0]
-    a2b, b2a = _reads_as_the_digit(gan)
-    assert a2b >= 0.7 and b2a >= 0.7, (a2b, b2a)
-    assert int(ops.convert_to_numpy(gan.pool_b.count.value)) == 50
+    _assert_learned_inversion(*trained)
 
 
 RESUME = r"""
