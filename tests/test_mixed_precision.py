@@ -157,5 +157,9 @@ def test_one_filter_conv_gradient_in_bf16():
             loss_fn = lambda: (ops.sum(ops.cast(conv(x), "float32")), {})  # noqa: E731
             _, _, (g_kernel, _) = backend.value_and_grad(loss_fn, conv.trainable_variables)
             grads[precision] = np.asarray(ops.convert_to_numpy(ops.cast(g_kernel, "float32")))
-    # d sum / d kernel = the sum of the input patches; bf16 inputs round to 3 significant digits.
-    np.testing.assert_allclose(grads["bf16"], grads["fp32"], rtol=2e-2, atol=5e-2)
+    # d sum / d kernel = the sum of 50 input entries (2 images x 5x5 positions); bf16 rounds each to
+    # 3 significant digits and a bf16 accumulator adds a rounding of about 2^-9 of the partial sum per
+    # term (TF: 0.4 off on -15.9), so compare norms; a wrong layout or a transposed kernel is O(1) off.
+    reference = grads["fp32"]
+    assert np.linalg.norm(grads["bf16"] - reference) <= 0.03 * np.linalg.norm(reference)
+    assert np.max(np.abs(grads["bf16"] - reference)) <= 0.05 * np.max(np.abs(reference))
