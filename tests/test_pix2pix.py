@@ -25,12 +25,6 @@ from ganzoo.models.pix2pix import (
 )
 
 
-# The U-Net learning checks train ~100 steps of transposed convolutions: on JAX under the suite's
-# XLA -O0 (tests/conftest.py) they took 171 s and 159 s of the suite's JAX time, so on JAX they run
-# in the slow run (`-m slow`); TF and PyTorch keep them in the default run.
-slow_on_jax = pytest.mark.slow if keras.backend.backend() == "jax" else (lambda test: test)
-
-
 def trainable(model):
     return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
@@ -179,7 +173,7 @@ def test_recipe_lr_schedule_is_the_reference_linear_policy(name, pairs):
 
 # ------------------------------------------------------------------ learning checks
 @pytest.fixture(scope="module")
-def edges():
+def edges(xla_optimized):
     """Pix2Pix trained briefly on 16x16 digits -> their edge maps (held-out digits evaluated)."""
     a, b = digit_pairs(16, target="edges")
     order = np.random.default_rng(0).permutation(len(a))
@@ -193,7 +187,6 @@ def edges():
     return gan, a[test], b[test], b[train].mean(axis=0), history.history
 
 
-@slow_on_jax
 def test_pix2pix_learns_edge_maps(edges):
     gan, a, b, mean_b, history = edges
     out = gan.translate(a)
@@ -205,7 +198,6 @@ def test_pix2pix_learns_edge_maps(edges):
     assert history["g_l1"][-1] < history["g_l1"][0]
 
 
-@slow_on_jax  # it reuses the trained `edges` model (test_convert_pix2pix round-trips presets on JAX)
 def test_preset_round_trip_translates_the_same(edges, tmp_path):
     gan, a, *_ = edges
     gan.preview_sources = a[:4]
@@ -227,7 +219,6 @@ class _PooledPixels:
         return {"pool": x.reshape(n, 4, h // 4, 4, w // 4, c).mean(axis=(2, 4)).reshape(n, -1)}
 
 
-@slow_on_jax
 def test_translation_quality_beats_copying_the_source(edges):
     from ganzoo.metrics.evaluate import evaluate
     from ganzoo.metrics.image_quality import psnr, ssim, translation_quality
@@ -268,8 +259,7 @@ def _inpainting_check(epochs, ngf, n_train, lr):
     return score(done), score(mean_fill), score(x[test])
 
 
-@slow_on_jax
-def test_inpainting_completes_digits_ci():
+def test_inpainting_completes_digits_ci(xla_optimized):
     """CI-sized: 20x20 holes (4-pixel border) in 32x32 digits; the SVC must read far more
     completed digits than mean-digit-filled ones (measured 32%; intact 99%)."""
     accuracy, mean_fill, intact = _inpainting_check(epochs=2, ngf=16, n_train=768, lr=1e-3)  # TF 0.79, torch 0.73
@@ -278,7 +268,7 @@ def test_inpainting_completes_digits_ci():
 
 
 @pytest.mark.slow
-def test_inpainting_completes_digits_full():
+def test_inpainting_completes_digits_full(xla_optimized):
     """The issue's check: >= 80% of completed digits labelled right (mean fill ~31%, intact ~98%)."""
     accuracy, mean_fill, intact = _inpainting_check(epochs=10, ngf=32, n_train=1400, lr=2e-4)
     assert intact > 0.95 and mean_fill < 0.4
