@@ -106,7 +106,7 @@ def test_srresnet_beats_bicubic(pretrained):
 
 
 @pytest.fixture(scope="module")
-def ci_pretrained():
+def ci_pretrained(xla_optimized):
     """A CI-sized SRResNet x4 (16 filters, 1 residual block, linear output) pre-trained with the pixel MSE.
 
     282 steps at batch 32 on 1500 digits: Adam 3e-3 for 4 epochs, then 3e-4 for 2 (the drop steadies the
