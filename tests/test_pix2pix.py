@@ -260,11 +260,13 @@ def _inpainting_check(epochs, ngf, n_train, lr):
 
 
 def test_inpainting_completes_digits_ci(xla_optimized):
-    """CI-sized: 20x20 holes (4-pixel border) in 32x32 digits; the SVC must read far more
-    completed digits than mean-digit-filled ones (measured 32%; intact 99%)."""
-    accuracy, mean_fill, intact = _inpainting_check(epochs=2, ngf=16, n_train=768, lr=1e-3)  # TF 0.79, torch 0.73
+    """The issue's check at CI size: 20x20 holes (4-pixel border) in 32x32 digits; the SVC trained on
+    intact digits must label >= 80% of the completed ones right (mean-digit fill 32%; intact 99%).
+    Measured (3 epochs of 1,400 digits, ngf 16): TF 0.887, JAX 0.904, torch 0.902 (2 epochs of 768:
+    TF 0.79, JAX 0.76, torch 0.73, below the target)."""
+    accuracy, mean_fill, intact = _inpainting_check(epochs=3, ngf=16, n_train=1400, lr=1e-3)
     assert intact > 0.95 and mean_fill < 0.4, (intact, mean_fill)
-    assert accuracy > 0.6, (accuracy, mean_fill)
+    assert accuracy >= 0.8, (accuracy, mean_fill)
 
 
 @pytest.mark.slow
