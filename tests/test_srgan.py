@@ -65,6 +65,21 @@ def test_lr_hr_pairs_by_bicubic_downsampling():
         superres(hr, hr_size=30, scale=4)
 
 
+def test_lr_hr_pairs_from_one_image_folder(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for i in range(3):  # 32x32 photos: HR = the image in [-1, 1], LR its bicubic 8x8
+        Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    lr_batch, hr_batch = next(iter(superres(str(tmp_path), hr_size=32, scale=4, batch_size=3, shuffle=False)))
+    assert lr_batch.shape == (3, 8, 8, 3) and hr_batch.shape == (3, 32, 32, 3)
+    want = [np.asarray(Image.open(tmp_path / f"{i}.png"), "float32").ravel() / 127.5 - 1 for i in range(3)]
+    got = np.asarray(hr_batch).reshape(3, -1)
+    for g in got:  # each HR is one of the files, pixel for pixel (order aside)
+        assert min(np.abs(g - w).max() for w in want) < 1e-5
+    np.testing.assert_allclose(np.asarray(lr_batch), bicubic_downsample(np.asarray(hr_batch), 4), atol=1e-5)
+
+
 def psnr(x, y):
     return float(10 * np.log10(4.0 / np.mean((np.asarray(x) - np.asarray(y)) ** 2)))  # range [-1, 1]: peak 2
 
@@ -209,3 +224,20 @@ def test_recipes_build():
     for name, pretrain in (("srresnet-digits", True), ("srgan-digits", False)):
         gan = build_gan(recipes.get(name)["model"])
         assert isinstance(gan, SRGAN) and gan.pretrain is pretrain and gan.scale == 4
+
+
+def test_vgg_offline_is_one_line_that_says_how_to_prefill_the_cache(monkeypatch):
+    import urllib.error
+
+    from keras.src.utils import file_utils
+
+    def offline(*args, **kwargs):  # what get_file raises with no route to the weights
+        raise Exception("URL fetch failure: " + str(urllib.error.URLError("[Errno 101] Network is unreachable")))
+
+    monkeypatch.setattr(file_utils, "get_file", offline)
+    with pytest.raises(OSError) as error:
+        VGGContent(weights="imagenet").build()
+    message = str(error.value)
+    assert "\n" not in message
+    assert "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5" in message and "~/.keras/models/" in message
+    assert "Network is unreachable" in message  # the cause, shortened

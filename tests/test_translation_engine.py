@@ -88,3 +88,11 @@ def test_translator_errors_are_one_line(trained):
 
 
 keras.saving.register_keras_serializable(package="tests")(NegationGAN)
+
+
+def test_translate_any_batch_with_progress_equals_one_call(trained):
+    gan, a, _ = trained
+    seen = []
+    chunked = gan.translate(a[:5], batch_size=2, progress=lambda done, total: seen.append((done, total)))
+    np.testing.assert_allclose(chunked, gan.translate(a[:5], batch_size=64), atol=1e-5)
+    assert seen == [(2, 5), (4, 5), (5, 5)]
