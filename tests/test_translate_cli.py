@@ -167,3 +167,16 @@ def test_batches_go_through_the_network_one_call_per_shape(presets, tmp_path):
     assert calls == [1, 1, 1, 1, 1, 3, 2]  # batch 1: five calls; batch 8: one per shape (three 16x16, two 16x24)
     for a, b in zip(outs[1], outs[8]):  # batched float math may round one level apart in uint8
         assert np.abs(_read(a).astype(int) - _read(b).astype(int)).max() <= 1
+
+
+def test_jpeg_in_png_out(presets, tmp_path):
+    root, gan, _ = presets
+    image = np.random.default_rng(2).integers(0, 256, (16, 16, 3)).astype("uint8")
+    Image.fromarray(image).save(tmp_path / "photo.jpg", quality=95)
+    assert main(["translate", str(root / "rgb"), str(tmp_path / "photo.jpg"), "--out", str(tmp_path / "o.png"),
+                 "--quiet"]) == 0
+    out = Image.open(tmp_path / "o.png")
+    assert out.format == "PNG" and out.size == (16, 16)
+    x = np.asarray(Image.open(tmp_path / "photo.jpg"), "float32") / 127.5 - 1  # the decoded JPEG is the input
+    expected = np.clip(np.floor((gan.translate(x) + 1) * 127.5 + 0.5), 0, 255)
+    assert np.abs(np.asarray(out, "float64") - expected).max() <= 1.0
