@@ -3,7 +3,9 @@
 The generator's input is the concatenation `[noise, one_hot(c_1), ...,
 one_hot(c_k), continuous]` (Chen et al. 2016, section 5: MNIST uses 62
 noise variables, one 10-way categorical code and two continuous codes
-U(-1, 1)). `LatentCodes` knows the layout: it draws codes in training
+U(-1, 1)); the noise is N(0, 1) by default or U(-1, 1) with
+`noise="uniform"`, as the official MNIST code, openai/InfoGAN, draws it.
+`LatentCodes` knows the layout: it draws codes in training
 (keras.ops, from the model's seed generator), in numpy from a seed for
 `generate`, and checks what a user passes.
 
@@ -17,21 +19,28 @@ Example:
 import numpy as np
 from keras import ops
 
+NOISE_KINDS = ("normal", "uniform")
+
 
 class LatentCodes:
     """The layout of an InfoGAN latent.
 
     Args:
-        noise_dim: incompressible noise variables (N(0, 1)).
+        noise_dim: incompressible noise variables.
         categorical: the size of each categorical code (a tuple; () for none).
         continuous: number of continuous codes, U(-1, 1).
+        noise: the noise's distribution, "normal" (N(0, 1), the default) or
+            "uniform" (U(-1, 1), as openai/InfoGAN's MNIST code).
 
     Example:
         >>> LatentCodes(62, (10,), 2).split_sizes()
         (62, 10, 2)
     """
 
-    def __init__(self, noise_dim=62, categorical=(10,), continuous=2):
+    def __init__(self, noise_dim=62, categorical=(10,), continuous=2, noise="normal"):
+        if noise not in NOISE_KINDS:
+            raise ValueError(f"InfoGAN noise must be one of {', '.join(NOISE_KINDS)}; got {noise!r}.")
+        self.noise = str(noise)
         categorical = (categorical,) if isinstance(categorical, (int, np.integer)) else tuple(categorical)
         if int(noise_dim) < 0 or int(continuous) < 0 or any(int(k) < 2 for k in categorical):
             raise ValueError(
@@ -62,7 +71,10 @@ class LatentCodes:
 
         Returns `(z, categorical (N, k) int32, continuous (N, m) float32)`.
         """
-        parts = [gan.random_normal((n, self.noise_dim))] if self.noise_dim else []
+        parts = []
+        if self.noise_dim:
+            shape = (n, self.noise_dim)
+            parts.append(gan.random_uniform(shape) * 2.0 - 1.0 if self.noise == "uniform" else gan.random_normal(shape))
         cats = []
         for k in self.categorical:
             c = ops.cast(ops.floor(gan.random_uniform((n,)) * k), "int32")
@@ -144,11 +156,13 @@ class LatentCodes:
         """Latents for `generate`: noise and any code not given drawn with numpy from `seed`."""
         rng = np.random.default_rng(seed)
         # Everything is drawn, then the given codes replace theirs: fixing one code leaves the others as they were.
-        noise = rng.standard_normal((n, self.noise_dim)).astype("float32")
+        shape = (n, self.noise_dim)
+        noise = (rng.uniform(-1, 1, shape) if self.noise == "uniform" else rng.standard_normal(shape)).astype("float32")
         cat = np.stack([rng.integers(0, k, n) for k in self.categorical], axis=1).astype("int32") if self.categorical else None
         cont = rng.uniform(-1, 1, (n, self.continuous)).astype("float32") if self.continuous else None
         given_cat, given_cont = self.check_categorical(categorical, n), self.check_continuous(continuous, n)
         return self.assemble_numpy(noise, cat if given_cat is None else given_cat, cont if given_cont is None else given_cont)
 
     def get_config(self):
-        return {"noise_dim": self.noise_dim, "categorical": list(self.categorical), "continuous": self.continuous}
+        return {"noise_dim": self.noise_dim, "categorical": list(self.categorical), "continuous": self.continuous,
+                "noise": self.noise}

@@ -8,6 +8,9 @@ Q (Q shares D's body, so D's phase trains it):
     L_info = lambda_cat * sum_j CE(Q_j(x), c_j) + lambda_cont * mean 0.5 (Q_cont(x) - c_cont)^2
     D (+ Q) minimises  L_D + L_info(fakes)        G minimises  L_G + L_info(fakes)
 
+Optionally (`real_info_weight` w > 0, off in the paper) D's phase adds
+w * `clustering_loss` of Q's first categorical code on real images.
+
 Continuous codes use a factored Gaussian with unit variance (the constant
 log-normaliser dropped), as the paper's MNIST setting with fixed sigma;
 lambda = 1 (categorical) and 0.1 (continuous) by default.
@@ -60,6 +63,24 @@ def info_loss(codes, q, categorical, continuous):
     return ce, gaussian
 
 
+def clustering_loss(logits):
+    """H(p(c|x)) - H(mean_x p(c|x)) for logits `(N, k)`: minus the mutual information between x and c.
+
+    Regularized information maximization (Krause et al. 2010): each real image
+    confidently in one category, all categories used. -log(k) at best, 0 when
+    every row is the same distribution.
+
+    Example:
+        >>> float(clustering_loss(ops.convert_to_tensor(np.eye(4) * 50.0)))  # doctest: +ELLIPSIS
+        -1.386...
+    """
+    logp = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
+    p = ops.exp(logp)
+    conditional = -ops.mean(ops.sum(p * logp, axis=-1))
+    marginal = ops.mean(p, axis=0)
+    return conditional + ops.sum(marginal * ops.log(marginal + 1e-8))
+
+
 @registry.register("model_class")
 @keras.saving.register_keras_serializable(package="ganzoo")
 class InfoGAN(GAN):
@@ -70,11 +91,15 @@ class InfoGAN(GAN):
         discriminator: returns `{"logits", "features"}` (build it with
             `return_features=True`); Q reads `features`.
         noise_dim, categorical, continuous: the latent layout (`LatentCodes`).
+        noise: "normal" (N(0, 1), default) or "uniform" (U(-1, 1)) noise.
         info_weights: `(lambda_cat, lambda_cont)` (paper: 1 and 0.1).
+        real_info_weight: weight of `clustering_loss` of Q's first categorical
+            code on real images, added to D's phase (0: off, the paper).
         q_network: Q's head on D's features (default `q_head(...)`).
         Other arguments as `ganzoo.GAN` (latent_dim is implied).
 
-    Logs `d_info` (Q's code loss in D's phase), `q_accuracy` (share of
+    Logs `d_info` (Q's code loss in D's phase, with the weighted
+    `clustering_loss` when `real_info_weight` > 0), `q_accuracy` (share of
     fakes whose first categorical code Q recovers) and `g_info`.
 
     Example:
@@ -84,8 +109,8 @@ class InfoGAN(GAN):
     """
 
     def __init__(self, generator, discriminator, noise_dim=62, categorical=(10,), continuous=2,
-                 info_weights=(1.0, 0.1), q_network=None, **kwargs):
-        self.codes = LatentCodes(noise_dim, categorical, continuous)
+                 info_weights=(1.0, 0.1), q_network=None, noise="normal", real_info_weight=0.0, **kwargs):
+        self.codes = LatentCodes(noise_dim, categorical, continuous, noise)
         latent_dim = kwargs.pop("latent_dim", None)
         if latent_dim is not None and int(latent_dim) != self.codes.latent_dim:
             raise ValueError(
@@ -99,6 +124,9 @@ class InfoGAN(GAN):
         if len(weights) != 2 or min(weights) < 0:
             raise ValueError(f"info_weights must be (lambda_cat, lambda_cont) >= 0, got {info_weights}.")
         self.info_weights = weights
+        self.real_info_weight = float(real_info_weight)
+        if self.real_info_weight < 0 or (self.real_info_weight and not self.codes.categorical):
+            raise ValueError(f"real_info_weight must be >= 0 and needs a categorical code, got {real_info_weight}.")
         outputs = getattr(discriminator, "output", None)
         if not isinstance(outputs, dict) or "features" not in outputs:
             raise ValueError(
@@ -142,8 +170,15 @@ class InfoGAN(GAN):
             accuracy = ops.mean(ops.cast(hit, "float32"))
         return total, accuracy
 
+    def real_info_loss(self, real_out):
+        """`clustering_loss` of Q's first categorical code on D's features of real images."""
+        logits, _ = self.codes.split_q(ops.cast(self.q_network(real_out["features"], training=True), "float32"))
+        return clustering_loss(logits[0])
+
     def discriminator_terms(self, real, fake, real_out, fake_out):
         total, accuracy = self.code_loss(fake, fake_out)
+        if self.real_info_weight:
+            total = total + self.real_info_weight * self.real_info_loss(real_out)
         return total, {"d_info": total, "q_accuracy": accuracy}
 
     def generator_terms(self, real, fake, fake_out):
@@ -228,7 +263,7 @@ class InfoGAN(GAN):
         config = super().get_config()
         config.pop("latent_dim", None)
         config.update(self.codes.get_config())
-        config.update(info_weights=list(self.info_weights),
+        config.update(info_weights=list(self.info_weights), real_info_weight=self.real_info_weight,
                       q_network=keras.saving.serialize_keras_object(self.q_network))
         return config
 
