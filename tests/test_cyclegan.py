@@ -129,6 +129,56 @@ def test_cycle_and_identity_losses_equal_numpy():
     assert abs(float(loss) - want) < 1e-4 * max(1.0, abs(want))
 
 
+
+# Measured (shared 2-core machine, 2026-12-02): TF 0.3 s, JAX 1.8 s, torch 0.1 s.
+def test_discriminator_loss_equals_numpy():
+    # The reference (cycle_gan_model.py backward_D_basic): for each D, (MSE(D(real), 1) + MSE(D(fake), 0)) / 2,
+    # D_B on real B vs fakes G(a), D_A on real A vs fakes F(b); pool_size=0 hands the fakes over as they are.
+    keras.utils.set_random_seed(0)
+    def G(s):
+        return resnet_generator(image_size=R, in_channels=1, out_channels=1, ngf=4, n_blocks=1, seed=s)
+
+    def D(s):
+        return patch_discriminator(channels=1, image_size=R, n_layers=1, ndf=4, norm="instance", seed=s)
+
+    gan = CycleGAN(G(0), D(2), G(1), D(3), pool_size=0)
+    # Weights N(0, 0.3) from numpy, one draw per D: at the N(0, 0.02) init every logit is ~0 and the loss ~1
+    # whatever the pairing (measured: a D_A/D_B swap moved it by 4e-4 on torch); these give logits of O(1)
+    # and the same numbers on every backend, and two distinct Ds, so a D_A/D_B mix-up changes the loss.
+    wr = np.random.default_rng(3)
+    for net in (gan.discriminator, gan.discriminator_a):
+        for v in net.weights:
+            v.assign(wr.normal(0, 0.3, v.shape).astype("float32"))
+    rng = np.random.default_rng(2)
+    real = {"a": rng.uniform(-1, 1, (2, R, R, 1)).astype("float32"),
+            "b": rng.uniform(-1, 1, (2, R, R, 1)).astype("float32")}
+    # Fakes unrelated to the reals (and to each other), so swapping real/fake or ab/ba shows.
+    fake = {"ab": rng.uniform(-1, 1, (2, R, R, 1)).astype("float32"),
+            "ba": 0.5 * rng.uniform(-1, 1, (2, R, R, 1)).astype("float32")}
+    d_b = lambda x: ops.convert_to_numpy(gan.discriminator(x, training=True)).astype("float64")  # noqa: E731
+    d_a = lambda x: ops.convert_to_numpy(gan.discriminator_a(x, training=True)).astype("float64")  # noqa: E731
+    b_real, b_fake, a_real, a_fake = d_b(real["b"]), d_b(fake["ab"]), d_a(real["a"]), d_a(fake["ba"])
+    want = (0.5 * (np.mean((b_real - 1) ** 2) + np.mean(b_fake ** 2))
+            + 0.5 * (np.mean((a_real - 1) ** 2) + np.mean(a_fake ** 2)))
+    fake_t = {k: ops.convert_to_tensor(v) for k, v in fake.items()}
+    loss, logs = gan.discriminator_loss(real, fake_t)
+    loss = float(ops.convert_to_numpy(loss))  # (torch: the loss carries a graph)
+    assert abs(loss - want) < 1e-5 * max(1.0, abs(want)), (loss, want)
+    for key, value in (("d_b_real", b_real), ("d_b_fake", b_fake), ("d_a_real", a_real), ("d_a_fake", a_fake)):
+        assert abs(float(ops.convert_to_numpy(logs[key])) - value.mean()) < 1e-5, key
+    # A wrong pairing misses by far more than the tolerance. Measured, the same on TF, JAX and torch:
+    # loss 8.872; D_A/D_B swapped 7.495; fakes ab/ba swapped 7.658; real/fake roles swapped 9.350; no 1/2 17.74.
+    def total(d1, r1, f1, d2, r2, f2):
+        return 0.5 * (np.mean((d1(r1) - 1) ** 2) + np.mean(d1(f1) ** 2)) + 0.5 * (
+            np.mean((d2(r2) - 1) ** 2) + np.mean(d2(f2) ** 2))
+
+    assert abs(total(d_b, real["b"], fake["ab"], d_a, real["a"], fake["ba"]) - want) < 1e-9
+    for wrong in ((d_a, real["b"], fake["ab"], d_b, real["a"], fake["ba"]),
+                  (d_b, real["b"], fake["ba"], d_a, real["a"], fake["ab"]),
+                  (d_b, fake["ab"], real["b"], d_a, fake["ba"], real["a"])):
+        assert abs(total(*wrong) - loss) > 0.3
+
+
 def test_linear_decay_schedule_and_its_serialization():
     lr = LinearDecay(2e-4, total_steps=200, decay_start=100)
     assert [round(float(lr(s)), 8) for s in (0, 99, 100, 150, 199, 200, 300)] == [2e-4, 2e-4, 2e-4, 1e-4, 2e-6, 0.0, 0.0]
