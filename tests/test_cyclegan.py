@@ -220,6 +220,15 @@ def test_recipe_builds_four_networks_through_the_factory():
     gan.compile(**build_optimizers(recipe["optimizers"], gan))
     assert isinstance(gan.optimizers["generator"]._learning_rate, LinearDecay)
     assert recipe["weights"]["sources"][0]["url"].endswith("/cyclegan/pretrained_models/horse2zebra.pth")
+    # The reference's `--n_epochs 100 --n_epochs_decay 100` LambdaLR, stepped per epoch (epoch_count 1):
+    # epoch e trains at 2e-4 * (1 - max(0, e + 1 - 100) / 101); an epoch is max(|trainA|, |trainB|) =
+    # max(1067, 1334) images at batch 1.
+    for name in ("generator", "discriminator"):
+        schedule = gan.optimizers[name]._learning_rate
+        for epoch in (0, 98, 99, 100, 149, 199):
+            want = 2e-4 * (1 - max(0, epoch + 1 - 100) / 101)
+            for step in (epoch * 1334, epoch * 1334 + 1333):
+                assert abs(float(ops.convert_to_numpy(schedule(step))) - want) < 1e-10, (name, epoch, step)
 
 
 # ------------------------------------------------------------------ learning
