@@ -161,6 +161,17 @@ def test_recipes_read_paired_and_inpainting_data():
     ds, _ = make_dataset(recipe, epochs=1, seed=0)
     src, tgt = next(iter(ds))
     assert src.shape[-1] == 2 and tgt.shape[-1] == 1
+    # options.mask: free_form draws stroke masks (not boxes) into the source's mask channel.
+    strokes = {**recipe, "data": {**recipe["data"], "options": {**recipe["data"]["options"], "mask": "free_form"}}}
+    masks = {}
+    for name, rec in (("box", recipe), ("free_form", strokes)):
+        source, _ = next(iter(make_dataset(rec, epochs=1, seed=0)[0]))
+        masks[name] = np.asarray(source)[..., 1]
+    for m in masks["box"]:  # each hole is one filled axis-aligned rectangle
+        rows, cols = np.nonzero(m > 0.5)
+        assert m[rows.min():rows.max() + 1, cols.min():cols.max() + 1].min() > 0.5
+    boxy = [m[np.ix_(*[np.unique(a) for a in np.nonzero(m > 0.5)])].min() > 0.5 for m in masks["free_form"]]
+    assert not all(boxy) and masks["free_form"].max() == 1.0  # strokes, not rectangles
     bad = {**recipe, "data": {**recipe["data"], "options": {"hole_size": 3}}}
     with pytest.raises(ValueError, match="unknown data.options key 'hole_size'"):
         make_dataset(bad, epochs=1, seed=0)

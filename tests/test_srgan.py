@@ -241,3 +241,18 @@ def test_vgg_offline_is_one_line_that_says_how_to_prefill_the_cache(monkeypatch)
     assert "\n" not in message
     assert "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5" in message and "~/.keras/models/" in message
     assert "Network is unreachable" in message  # the cause, shortened
+
+
+def test_content_features_are_phi54_the_last_conv_before_the_fifth_pool():
+    # Ledig et al.: phi_5,4 = the feature map of the 4th convolution (after activation) before the 5th
+    # max-pooling of VGG19. Keras names it block5_conv4 (a Conv2D with its ReLU inside).
+    content = VGGContent(weights=None)
+    content.build()
+    vgg = keras.applications.VGG19(weights=None, include_top=False, input_shape=(None, None, 3))
+    names = [layer.name for layer in vgg.layers]
+    out = content.model.layers[-1]
+    assert out.name == "block5_conv4" and names[names.index(out.name) + 1] == "block5_pool"
+    assert sum(name.startswith("block5_conv") for name in names[: names.index(out.name) + 1]) == 4
+    assert out.get_config()["activation"] == "relu"
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 1)).astype("float32")
+    assert float(np.min(ops.convert_to_numpy(content.features(x)))) >= 0.0  # after the activation
