@@ -81,7 +81,11 @@ class _UnetBlock(nn.Module):
 
 
 class TorchUnet(nn.Module):
-    """`UnetGenerator`'s layout: blocks nested innermost-first, widths ngf * min(2^i, 8)."""
+    """`UnetGenerator(input_nc, output_nc, num_downs=depth, ngf, use_dropout=True)`'s layout
+    (junyanz/pytorch-CycleGAN-and-pix2pix `models/networks.py`): blocks nested innermost-first, widths
+    ngf * min(2^i, 8). The reference builds the innermost ngf*8 block, then `for i in range(num_downs - 5)`
+    ngf*8 blocks with `use_dropout`, then ngf*4, ngf*2, ngf and the outermost block without: so block i
+    (outermost 0) has dropout exactly when 4 <= i <= depth - 2."""
 
     def __init__(self, cin=3, cout=3, depth=5, ngf=4, norm="batch"):
         super().__init__()
@@ -89,7 +93,7 @@ class TorchUnet(nn.Module):
         # Block i (outermost 0) takes widths[i - 1] channels down to widths[i].
         block = _UnetBlock(widths[-2], widths[-1], innermost=True, norm=norm)
         for i in reversed(range(1, depth - 1)):
-            block = _UnetBlock(widths[i - 1], widths[i], sub=block, norm=norm)
+            block = _UnetBlock(widths[i - 1], widths[i], sub=block, norm=norm, use_dropout=i >= 4)
         self.model = _UnetBlock(cout, widths[0], input_nc=cin, sub=block, outermost=True, norm=norm)
 
     def forward(self, x):
@@ -209,28 +213,9 @@ def test_tool_converts_from_the_command_line(tmp_path, capsys):
 
 
 # ------------------------------------------------- U-Net depth and dropout, against the reference layout
-class ReferenceUnetGenerator(nn.Module):
-    """`UnetGenerator(input_nc, output_nc, num_downs, ngf, use_dropout=True)` as the reference builds it
-    (junyanz/pytorch-CycleGAN-and-pix2pix `models/networks.py`): the innermost ngf*8 block, then
-    `for i in range(num_downs - 5)` ngf*8 blocks with `use_dropout`, then ngf*4, ngf*2, ngf and the
-    outermost block, none of those with dropout. Only the structure is used here (dropout positions)."""
-
-    def __init__(self, cin, cout, num_downs, ngf):
-        super().__init__()
-        block = _UnetBlock(ngf * 8, ngf * 8, innermost=True)
-        for _ in range(num_downs - 5):
-            block = _UnetBlock(ngf * 8, ngf * 8, sub=block, use_dropout=True)
-        for outer, inner in ((4, 8), (2, 4), (1, 2)):
-            block = _UnetBlock(ngf * outer, ngf * inner, sub=block, use_dropout=False)
-        self.model = _UnetBlock(cout, ngf, input_nc=cin, sub=block, outermost=True)
-
-    def forward(self, x):
-        return self.model(x)
-
-
 def _reference_dropouts(num_downs, ngf):
     """`(sorted (spatial size, channels / ngf, p) of each Dropout output at the native size, stride-2 convs)`."""
-    net = ReferenceUnetGenerator(3, 3, num_downs, ngf).eval()
+    net = TorchUnet(3, 3, num_downs, ngf).eval()
     seen, size = [], 2**num_downs
     hooks = [m.register_forward_hook(lambda m, i, o: seen.append((o.shape[2], o.shape[1] // ngf, m.p)))
              for m in net.modules() if isinstance(m, nn.Dropout)]

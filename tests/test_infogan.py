@@ -8,7 +8,8 @@ from keras import ops
 
 from ganzoo.architectures import dcgan_discriminator, dcgan_generator
 from ganzoo.data import builtin
-from ganzoo.models.infogan import InfoGAN, LatentCodes, clustering_loss, info_loss, infogan_discriminator, infogan_generator, infogan_q_head
+from ganzoo.models.infogan import (InfoGAN, LatentCodes, clustering_loss, info_loss, infogan_discriminator,
+                                   infogan_generator, infogan_q_head)
 
 
 def test_latent_layout_and_numpy_draws():
@@ -104,8 +105,10 @@ def test_clustering_loss_equals_numpy():
     ref = -np.mean(np.sum(p * np.log(p), 1)) + np.sum(p.mean(0) * np.log(p.mean(0)))
     assert float(clustering_loss(ops.convert_to_tensor(logits))) == pytest.approx(ref, rel=1e-5)
     # best: confident and balanced (-log 5); one confident category for all: 0 (collapse gains nothing)
-    assert float(clustering_loss(ops.convert_to_tensor(np.tile(np.eye(5), (2, 1)) * 40.0))) == pytest.approx(-np.log(5), abs=1e-4)
-    assert float(clustering_loss(ops.convert_to_tensor(np.tile([[40.0, 0, 0, 0, 0]], (8, 1))))) == pytest.approx(0.0, abs=1e-4)
+    confident_balanced = ops.convert_to_tensor(np.tile(np.eye(5), (2, 1)) * 40.0)
+    collapsed = ops.convert_to_tensor(np.tile([[40.0, 0, 0, 0, 0]], (8, 1)))
+    assert float(clustering_loss(confident_balanced)) == pytest.approx(-np.log(5), abs=1e-4)
+    assert float(clustering_loss(collapsed)) == pytest.approx(0.0, abs=1e-4)
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +183,8 @@ def test_paper_networks_match_the_hand_count():
         infogan_generator(resolution=30)
 
 
-@pytest.mark.slow  # 20 epochs of infogan-digits: ~30 s TF, ~110 s JAX, ~90 s torch (2 shared cores); sweep: tools/infogan_digits.py
+# 20 epochs of infogan-digits: ~30 s TF, ~110 s JAX, ~90 s torch (2 shared cores); sweep: tools/infogan_digits.py
+@pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="issue 14's InfoGAN target is not met on seed 0 (min purity 0.36-0.48); "
                    "strict: an XPASS says the recipe now meets it")
 def test_recipe_categorical_code_picks_out_digits():

@@ -43,7 +43,8 @@ def add_parser(subparsers):
     p.add_argument("--out", required=True, help="output .png file (one input) or folder")
     p.add_argument("--direction", choices=("a2b", "b2a"), help="for two-way models (CycleGAN); default a2b")
     p.add_argument("--mask", help="inpainting models: hole mask PNG (white = hole), or a folder of masks")
-    p.add_argument("--batch-size", type=int, default=8, help="images read per batch; those of one shape go through the network in one call (default 8)")
+    p.add_argument("--batch-size", type=int, default=8,
+                   help="images read at a time; those of one shape share a network call (default 8)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or notes")
     p.add_argument("--backend", choices=("tensorflow", "jax", "torch"), help="Keras backend")
     p.set_defaults(func=run)
@@ -245,10 +246,10 @@ def translate_files(model, files, outs, *, direction=None, masks=None, batch_siz
         for members in groups.values():
             stack = np.stack([images[i] for i in members])
             if masks is not None:
-                outs_ = model.inpaint(stack, np.stack([mask_arrays[i] for i in members]))
+                results = model.inpaint(stack, np.stack([mask_arrays[i] for i in members]))
             else:
-                outs_ = model.translate(stack, direction=direction)
-            for i, out in zip(members, outs_):
+                results = model.translate(stack, direction=direction)
+            for i, out in zip(members, results):
                 path = outs[chunk[i]]
                 path.parent.mkdir(parents=True, exist_ok=True)
                 save_png(path, to_uint8(resize(out, sizes[i])))

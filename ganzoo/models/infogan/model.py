@@ -171,7 +171,11 @@ class InfoGAN(GAN):
         return total, accuracy
 
     def real_info_loss(self, real_out):
-        """`clustering_loss` of Q's first categorical code on D's features of real images."""
+        """`clustering_loss` of Q's first categorical code on D's features of real images.
+
+        Example:
+            >>> loss = gan.real_info_loss(gan.discriminator(real_images, training=True))
+        """
         logits, _ = self.codes.split_q(ops.cast(self.q_network(real_out["features"], training=True), "float32"))
         return clustering_loss(logits[0])
 
