@@ -56,6 +56,12 @@ def test_translate_a_folder_restores_each_size(presets, tmp_path, capsys):
         expected = np.clip(np.floor((want + 1) * 127.5 + 0.5), 0, 255)
         assert np.abs(out.astype("float64") - expected).max() <= 1.0
     assert _read(tmp_path / "out" / "gray.png").shape == (16, 24, 3)  # grayscale converted to RGB
+    # The conversion is said once on stderr, even over several batches.
+    _write(tmp_path / "in" / "gray2.png", rng.integers(0, 256, (16, 16)))
+    capsys.readouterr()
+    assert main(["translate", str(root / "rgb"), str(tmp_path / "in"), "--out", str(tmp_path / "out2"),
+                 "--batch-size", "1"]) == 0
+    assert capsys.readouterr().err.count("grayscale inputs converted to RGB (the model takes 3 channels)") == 1
     assert gan.valid_size(20, 28) == (24, 32)
     # Notes (resizing, conversion) go to stderr unless --quiet.
     assert main(["translate", str(root / "rgb"), str(tmp_path / "in" / "a.png"), "--out", str(tmp_path / "one.png")]) == 0

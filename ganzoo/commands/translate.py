@@ -210,7 +210,7 @@ def translate_files(model, files, outs, *, direction=None, masks=None, batch_siz
     if inpainting and masks is None:
         raise ValueError(f"{type(model).__name__} fills holes: give --mask MASK.png (white = hole).")
     in_channels = network.inputs[0].shape[-1] - (1 if inpainting else 0)
-    notes = set()
+    notes, said = set(), set()  # said: each note once per run, not once per batch
     done = 0
     starts = range(0, len(files), batch_size)
     if len(starts) > 1 and progress:
@@ -236,8 +236,9 @@ def translate_files(model, files, outs, *, direction=None, masks=None, batch_siz
                     raise ValueError(f"--mask {masks[i]} is {m.shape[0]}x{m.shape[1]} but {files[i]} is "
                                      f"{image.shape[0]}x{image.shape[1]}; the mask needs the image's size.")
                 mask_arrays.append((resize(m, size, method="nearest") > 0.0).astype("float32"))
-        for text in sorted(notes):
+        for text in sorted(notes - said):
             note(text)
+        said |= notes
         notes.clear()
         # Images of one batch may differ in size: one network call per shape in the batch.
         groups = {}
