@@ -27,6 +27,7 @@ from ganzoo.architectures.stylegan2 import (
     stylegan2_generator,
 )
 from ganzoo.layers import MinibatchStdLayer
+from ganzoo.layers import stylegan as stylegan_layers
 from ganzoo.layers.stylegan import (
     AdaIN,
     EqualizedConv2D,
@@ -83,13 +84,47 @@ def _scipy_upfirdn2d(x, taps, up, down, pad, gain_per_axis):
     "up,down,pad,gain",
     [(2, 1, (2, 1, 2, 1), 4.0), (1, 2, (1, 1, 1, 1), 1.0), (1, 1, (3, 0, -1, 2), 1.0), (2, 1, (1, 1, 1, 1), 4.0)],
 )
-def test_upfirdn2d_matches_scipy(up, down, pad, gain):
+@pytest.mark.parametrize("by_slices", [True, False])
+def test_upfirdn2d_matches_scipy(up, down, pad, gain, by_slices, monkeypatch):
+    monkeypatch.setattr(stylegan_layers, "FIR_BY_SLICES", by_slices)
     x = np.random.default_rng(0).standard_normal((2, 7, 6, 3)).astype(np.float32)
     f = setup_filter([1, 3, 3, 1])
     got = np_(upfirdn2d(x, f, up=up, down=down, padding=pad, gain=gain))
     want = _scipy_upfirdn2d(x, [1, 3, 3, 1], up, down, pad, math.sqrt(gain))
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def _numpy_upfirdn2d(x, f, up, down, pad, gain):
+    """By definition, any 2-D filter: zero insertion, pad (negative crops), true convolution, stride."""
+    n, h, w, c = x.shape
+    z = np.zeros((n, h * up, w * up, c))
+    z[:, ::up, ::up] = x
+    px0, px1, py0, py1 = pad
+    z = np.pad(z, ((0, 0), (max(py0, 0), max(py1, 0)), (max(px0, 0), max(px1, 0)), (0, 0)))
+    z = z[:, max(-py0, 0): z.shape[1] - max(-py1, 0), max(-px0, 0): z.shape[2] - max(-px1, 0)]
+    k = np.asarray(f, np.float64)[::-1, ::-1] * gain
+    oh, ow = z.shape[1] - k.shape[0] + 1, z.shape[2] - k.shape[1] + 1
+    out = np.zeros((n, oh, ow, c))
+    for i in range(oh):
+        for j in range(ow):
+            out[:, i, j] = np.einsum("nabc,ab->nc", z[:, i:i + k.shape[0], j:j + k.shape[1]], k)
+    return out[:, ::down, ::down]
+
+
+@pytest.mark.parametrize("f", [np.outer([1.0, 2.0], [1.0, 3.0, 0.5]), [[1.0, 2.0], [3.0, -1.0]]],
+                         ids=["separable-asymmetric", "not-separable"])
+@pytest.mark.parametrize("up,down,pad", [(2, 1, (2, 1, 1, 2)), (1, 2, (1, 0, 0, 1)), (1, 1, (2, -1, 0, 1))])
+@pytest.mark.parametrize("by_slices", [True, False])
+def test_upfirdn2d_any_filter_equals_numpy(f, up, down, pad, by_slices, monkeypatch):
+    # Both forms on every backend (shifted slices per axis for separable filters; the depthwise conv).
+    monkeypatch.setattr(stylegan_layers, "FIR_BY_SLICES", by_slices)
+    f = np.asarray(f, np.float32)
+    x = np.random.default_rng(5).standard_normal((2, 5, 6, 2)).astype(np.float32)
+    got = np_(upfirdn2d(x, f, up=up, down=down, padding=pad, gain=2.0))
+    want = _numpy_upfirdn2d(x, f, up, down, pad, 2.0)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=1e-4)
 
 
 def test_upsample_downsample_shapes_and_dc_gain():

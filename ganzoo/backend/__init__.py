@@ -33,6 +33,8 @@ Layers and metrics:
     preferred_data_format()            -> the faster image layout for convolutions
     FAST_CONV_TRANSPOSE                -> (x, kernel, strides, pads, out_sizes) -> y, a transposed conv that is
                                           fast to differentiate where Keras's is not (JAX), else None
+    SPLIT_GROUPED_CONV                 -> a grouped Conv2D is faster as one convolution per group (TF, JAX)
+    FIR_BY_SLICES                      -> a separable FIR filter is faster as shifted slices than a depthwise conv (JAX)
     COMPILES_PER_BATCH_SIZE            -> predict compiles per batch size (pad short batches)
     NAME                               -> the backend's name
 

@@ -31,6 +31,8 @@ API = (
     "custom_fit",
     "preferred_data_format",
     "FAST_CONV_TRANSPOSE",
+    "SPLIT_GROUPED_CONV",
+    "FIR_BY_SLICES",
 )
 
 

@@ -7,6 +7,7 @@ Example:
 
 from ganzoo.layers.attention import SelfAttention
 from ganzoo.layers.conditional_bn import ConditionalBatchNormalization
+from ganzoo.layers.grouped_conv import GroupedConv2D
 from ganzoo.layers.hierarchical import LatentChunks
 from ganzoo.layers.minibatch import MinibatchDiscrimination, MinibatchStdLayer
 from ganzoo.layers.normalization import (

@@ -25,6 +25,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from ganzoo import backend
+
 _register = keras.saving.register_keras_serializable(package="ganzoo")
 
 # name -> default gain, as NVIDIA's `bias_act.activation_funcs[...].def_gain`.
@@ -123,6 +125,11 @@ def _parse_padding(padding):
     return padding
 
 
+# A separable FIR filter as shifted slices, one axis at a time, instead of a depthwise conv.
+# None: the backend's choice (`ganzoo.backend.FIR_BY_SLICES`); tests set True/False to compare.
+FIR_BY_SLICES = None
+
+
 def upfirdn2d(x, f, up=1, down=1, padding=0, gain=1.0):
     """Upsample (zero insertion), pad, FIR-filter and downsample NHWC images.
 
@@ -144,6 +151,13 @@ def upfirdn2d(x, f, up=1, down=1, padding=0, gain=1.0):
     _, h, w, c = x.shape
     if h is None or w is None or c is None:
         raise ValueError(f"upfirdn2d needs static height, width and channels, got {x.shape}")
+    by_slices = backend.FIR_BY_SLICES if FIR_BY_SLICES is None else FIR_BY_SLICES
+    taps = _separable(f) if by_slices else None
+    if taps is not None:
+        # One axis at a time, as shifted slices (where the backend says it is faster; see FIR_BY_SLICES).
+        fy, fx = taps
+        x = _upfirdn1d(x, 1, fy * gain, up, down, py0, py1)
+        return _upfirdn1d(x, 2, fx, up, down, px0, px1)
     if up > 1:
         x = ops.reshape(x, (-1, h, 1, w, 1, c))
         x = ops.pad(x, [[0, 0], [0, 0], [0, up - 1], [0, 0], [0, up - 1], [0, 0]])
@@ -158,6 +172,55 @@ def upfirdn2d(x, f, up=1, down=1, padding=0, gain=1.0):
     kernel = (f[::-1, ::-1] * gain).astype(np.float32)
     kernel = np.tile(kernel[:, :, None, None], (1, 1, c, 1))
     return ops.depthwise_conv(x, kernel, strides=down, padding="valid")
+
+
+def _separable(f):
+    """`(column, row)` with `outer(column, row) == f`, or None when f is not rank one."""
+    i, j = np.unravel_index(np.argmax(np.abs(f)), f.shape)
+    if f[i, j] == 0:
+        return None
+    column, row = f[:, j].astype(np.float64), f[i, :].astype(np.float64) / float(f[i, j])
+    if not np.allclose(np.outer(column, row), f, rtol=1e-6, atol=1e-7 * abs(float(f[i, j]))):
+        return None
+    return column, row
+
+
+def _upfirdn1d(x, axis, taps, up, down, pad0, pad1):
+    """`upfirdn2d` along one spatial axis (1 = rows, 2 = columns) of NHWC `x`."""
+    shape = list(x.shape)
+    if up > 1:  # zero insertion: each sample followed by up - 1 zeros
+        x = ops.expand_dims(x, axis + 1)
+        pads = [[0, 0]] * 5
+        pads[axis + 1] = [0, up - 1]
+        x = ops.pad(x, pads)
+        shape[axis] *= up
+        x = ops.reshape(x, [-1] + shape[1:])
+    size = shape[axis]
+    if max(pad0, pad1) > 0:
+        pads = [[0, 0]] * 4
+        pads[axis] = [max(pad0, 0), max(pad1, 0)]
+        x = ops.pad(x, pads)
+        size += max(pad0, 0) + max(pad1, 0)
+    index = [slice(None)] * 4
+    if min(pad0, pad1) < 0:
+        index[axis] = slice(max(-pad0, 0), size - max(-pad1, 0))
+        x = x[tuple(index)]
+        size -= max(-pad0, 0) + max(-pad1, 0)
+    k = len(taps)
+    out = (size - k) // down + 1
+    if out < 1:
+        raise ValueError(f"upfirdn2d: {size} samples after padding are fewer than the {k} filter taps")
+    y = None
+    for t, tap in enumerate(taps[::-1]):  # true convolution: correlate with the flipped taps
+        if tap == 0:
+            continue
+        index[axis] = slice(t, t + down * (out - 1) + 1, down)
+        term = x[tuple(index)] * float(tap)
+        y = term if y is None else y + term
+    if y is None:  # an all-zero filter
+        index[axis] = slice(0, down * (out - 1) + 1, down)
+        y = x[tuple(index)] * 0.0
+    return y
 
 
 def upsample2d(x, f, up=2):

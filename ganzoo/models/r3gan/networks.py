@@ -38,6 +38,7 @@ import numpy as np
 from keras import layers, ops
 
 from ganzoo.engine.registry import register
+from ganzoo.layers.grouped_conv import GroupedConv2D
 from ganzoo.layers.stylegan import downsample2d, setup_filter, upsample2d
 
 LEAKY_SLOPE = 0.2
@@ -153,7 +154,8 @@ class GenerativeBasis(layers.Layer):
 
 
 def _conv(channels, fan_in, kernel_size=1, groups=1, gain=1.0, name=None):
-    return layers.Conv2D(
+    # Grouped: one conv per group where that is faster (XLA:CPU, TF), same weights as Keras's.
+    return (GroupedConv2D if groups > 1 else layers.Conv2D)(
         channels, kernel_size, padding="same", groups=groups, use_bias=False,
         kernel_initializer=msr_init(fan_in * kernel_size * kernel_size // groups, gain), name=name,
     )
