@@ -21,7 +21,7 @@ import pytest
 
 from ganzoo.architectures import dcgan_generator, mlp_generator
 from ganzoo import backend
-from ganzoo.layers import SyncBatchNormalization
+from ganzoo.layers import BatchNormalization, SyncBatchNormalization
 from ganzoo.factory import build_gan
 from ganzoo import recipes
 
@@ -164,7 +164,7 @@ def test_architectures_and_recipes_select_it():
     sync = {SyncBatchNormalization}
     # (One DCGAN network: on JAX each new weight shape compiles its initializer.)
     assert bn_types(dcgan_generator(4, resolution=8, channels=1, width=2, normalization="sync_batch")) == sync
-    assert bn_types(mlp_generator(2, 2, hidden=(4,), normalization="batch")) == {keras.layers.BatchNormalization}
+    assert bn_types(mlp_generator(2, 2, hidden=(4,), normalization="batch")) == {BatchNormalization}
     with pytest.raises(ValueError, match="normalization"):
         mlp_generator(2, 2, hidden=(4,), normalization="synced")
 

@@ -39,6 +39,7 @@ from keras import initializers, layers
 
 from ganzoo.architectures import _conditioning as cond
 from ganzoo.engine.registry import register
+from ganzoo.layers.batch_norm import BatchNormalization
 from ganzoo.layers.conv_transpose import Conv2DTranspose
 from ganzoo.layers.pooling import GlobalSumPooling2D
 from ganzoo.layers.sync_batchnorm import SyncBatchNormalization
@@ -76,7 +77,7 @@ def _check_normalization(kind):
 
 def _norm(kind, name):
     if kind == "batch":
-        return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=_gamma_init(), name=name)
+        return BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=_gamma_init(), name=name)
     if kind == "sync_batch":
         # BatchNorm over the global batch under data parallelism (ganzoo.distribute).
         return SyncBatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=_gamma_init(), name=name)

@@ -23,6 +23,7 @@ from keras import layers
 
 from ganzoo.architectures import _conditioning as cond
 from ganzoo.engine.registry import register
+from ganzoo.layers.batch_norm import BatchNormalization
 from ganzoo.layers.sync_batchnorm import SyncBatchNormalization
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "gelu", "silu", "sigmoid", "linear")
@@ -46,7 +47,7 @@ def _check_normalization(kind):
 def _norm(kind, i):
     # Keras's default BatchNorm settings (momentum 0.99, epsilon 1e-3), as the MLP always had.
     if kind == "batch":
-        return layers.BatchNormalization(name=f"bn{i}")
+        return BatchNormalization(name=f"bn{i}")
     if kind == "sync_batch":
         # BatchNorm over the global batch under data parallelism (ganzoo.distribute).
         return SyncBatchNormalization(name=f"bn{i}")

@@ -35,6 +35,8 @@ Layers and metrics:
                                           fast to differentiate where Keras's is not (JAX), else None
     SPLIT_GROUPED_CONV                 -> a grouped Conv2D is faster as one convolution per group (TF, JAX)
     FIR_BY_SLICES                      -> a separable FIR filter is faster as shifted slices than a depthwise conv (JAX)
+    FUSED_BATCH_NORM                   -> (x, gamma, beta, axis, epsilon) -> (y, mean, variance), training-mode
+                                          BatchNorm as one native kernel where Keras's ops are slow (torch), else None
     COMPILES_PER_BATCH_SIZE            -> predict compiles per batch size (pad short batches)
     NAME                               -> the backend's name
 

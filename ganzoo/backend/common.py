@@ -33,6 +33,7 @@ API = (
     "FAST_CONV_TRANSPOSE",
     "SPLIT_GROUPED_CONV",
     "FIR_BY_SLICES",
+    "FUSED_BATCH_NORM",
 )
 
 

@@ -509,6 +509,8 @@ SPLIT_GROUPED_CONV = True
 # double backprop through downsample2d 2.6x faster, upsample2d ~10x; r3gan-stacked-digits
 # 0.88 -> 1.68 steps/s.
 FIR_BY_SLICES = True
+# XLA fuses Keras's moments + normalization into a few loops already.
+FUSED_BATCH_NORM = None
 
 
 # ------------------------------------------------------------ private

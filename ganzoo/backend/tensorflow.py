@@ -307,6 +307,8 @@ SPLIT_GROUPED_CONV = True
 # A fixed separable FIR filter (StyleGAN2/R3GAN resampling) stays a depthwise conv here: as
 # shifted slices the r3gan-stacked-digits step fell from 2.9 to 1.5-1.7 steps/s.
 FIR_BY_SLICES = False
+# Keras's moments + normalization (fused by grappler / XLA) are kept.
+FUSED_BATCH_NORM = None
 
 
 # ------------------------------------------------------------ private

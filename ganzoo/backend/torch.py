@@ -20,7 +20,7 @@ import keras
 import torch
 import torch.distributed as dist
 
-from ganzoo.backend import common
+from ganzoo.backend import common, torch_conv
 
 NAME = "torch"
 
@@ -65,6 +65,7 @@ def _contiguous_single_filter_half_kernels():
 
 
 _contiguous_single_filter_half_kernels()
+torch_conv.install()  # Keras's channels-last convs without their input copies (see torch_conv)
 
 
 # ------------------------------------------------------------ autodiff
@@ -348,6 +349,34 @@ SPLIT_GROUPED_CONV = False
 # FIR filters as a depthwise conv: as shifted slices the r3gan-stacked-digits step was no faster
 # (1.71 vs 1.82 steps/s).
 FIR_BY_SLICES = False
+
+
+def _fused_batch_norm(x, gamma, beta, axis, epsilon):
+    """Training-mode BatchNorm over every axis but `axis`: `(y, mean, variance)`, y differentiable.
+
+    One `torch.native_batch_norm` kernel (and its native backward, double
+    backward included) instead of Keras's eight elementwise ops and their
+    gradients: 3x faster on DCGAN's activations here. Channels-last inputs
+    are viewed as NCHW with channels-last strides, which the kernel reads
+    in place (no copy). The biased variance (what Keras's moving average
+    uses) is recovered from the kernel's saved 1 / sqrt(var + eps).
+
+    Example:
+        >>> y, mean, var = FUSED_BATCH_NORM(torch.randn(8, 4, 4, 16), None, None, -1, 1e-5)
+    """
+    axis = axis % x.ndim
+    order = None
+    if axis != 1:
+        order = (0, axis, *(i for i in range(1, x.ndim) if i != axis))
+        x = x.permute(order)
+    y, mean, invstd = torch.native_batch_norm(x, gamma, beta, None, None, True, 0.0, epsilon)
+    if order is not None:
+        y = y.permute(tuple(order.index(i) for i in range(len(order))))
+    invstd = invstd.detach()
+    return y, mean.detach(), 1.0 / (invstd * invstd) - epsilon
+
+
+FUSED_BATCH_NORM = _fused_batch_norm
 
 
 # ------------------------------------------------------------ private

@@ -6,6 +6,7 @@ Example:
 """
 
 from ganzoo.layers.attention import SelfAttention
+from ganzoo.layers.batch_norm import BatchNormalization
 from ganzoo.layers.conditional_bn import ConditionalBatchNormalization
 from ganzoo.layers.grouped_conv import GroupedConv2D
 from ganzoo.layers.hierarchical import LatentChunks

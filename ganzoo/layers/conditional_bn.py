@@ -22,6 +22,7 @@ Example:
 import keras
 from keras import ops
 
+from ganzoo.layers.batch_norm import BatchNormalization
 from ganzoo.layers.spectral_norm import SpectralNormalization
 
 
@@ -86,7 +87,7 @@ class ConditionalBatchNormalization(keras.layers.Layer):
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
         self.kernel_initializer = serialize_initializer(kernel_initializer)
-        self.bn = keras.layers.BatchNormalization(
+        self.bn = BatchNormalization(
             center=False, scale=False, momentum=self.momentum, epsilon=self.epsilon, name="bn"
         )
 

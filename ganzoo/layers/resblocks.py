@@ -30,6 +30,7 @@ Example:
 import keras
 from keras import ops
 
+from ganzoo.layers.batch_norm import BatchNormalization
 from ganzoo.layers.conditional_bn import ConditionalBatchNormalization, fresh_initializer, serialize_initializer
 from ganzoo.layers.spectral_norm import SpectralNormalization
 
@@ -98,7 +99,7 @@ class ResBlockUp(keras.layers.Layer):
                 num_classes=self.num_classes, spectral_norm=self.spectral_norm, momentum=self.momentum,
                 epsilon=self.epsilon, kernel_initializer=self.kernel_initializer, name=name,
             )
-        return keras.layers.BatchNormalization(momentum=self.momentum, epsilon=self.epsilon, name=name)
+        return BatchNormalization(momentum=self.momentum, epsilon=self.epsilon, name=name)
 
     def build(self, input_shape):
         if self.conditional:

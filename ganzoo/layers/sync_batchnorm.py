@@ -42,10 +42,11 @@ import keras
 from keras import ops
 
 from ganzoo import backend
+from ganzoo.layers.batch_norm import BatchNormalization
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
-class SyncBatchNormalization(keras.layers.BatchNormalization):
+class SyncBatchNormalization(BatchNormalization):
     """BatchNormalization whose training-mode moments span all replicas.
 
     Takes the arguments of `keras.layers.BatchNormalization` (except
@@ -70,6 +71,10 @@ class SyncBatchNormalization(keras.layers.BatchNormalization):
         config = super().get_config()
         config.pop("synchronized", None)
         return config
+
+    def fusable(self, training, mask):
+        # One replica: plain BatchNorm, so the fused kernel where the backend has one.
+        return super().fusable(training, mask) and backend.cross_replica_sum() is None
 
     def _moments(self, inputs, mask):
         all_reduce = backend.cross_replica_sum()

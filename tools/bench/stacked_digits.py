@@ -4,7 +4,9 @@ Trains a stacked-digits recipe (`dcgan-stacked-digits`, `r3gan-stacked-digits`, 
 `ganzoo.training.train` on `builtin:stacked-digits` and scores the EMA generator with
 `ganzoo.metrics.stacked.stacked_digits_modes` (modes = distinct digit triples among 26,000
 samples, KL to uniform over the 1,000 modes), next to the same numbers for 26,000 real
-stacked images. Prints one JSON line per run, with the backend, seed, steps and seconds.
+stacked images. Prints one JSON line per run, with the backend, seed, steps and seconds;
+with --every-epoch also one line after each epoch (the curve of one run; the scoring time is
+left out of train_seconds).
 
 Published Stacked-MNIST rows for comparison (28x28 MNIST, not these 8x8 digits):
 DCGAN 99 modes / KL 3.4 (VEEGAN, Table 2), PacDCGAN 1000 / 0.06 (PacGAN),
@@ -13,6 +15,7 @@ R3GAN 1000 / 0.078 (Huang et al. 2024).
 Example:
     KERAS_BACKEND=jax python tools/bench/stacked_digits.py r3gan-stacked-digits --seed 0
     KERAS_BACKEND=torch python tools/bench/stacked_digits.py dcgan-stacked-digits --epochs 2 --out dcgan.json
+    python tools/bench/stacked_digits.py sngan-stacked-digits --epochs 8 --every-epoch --samples 10000
 """
 
 import argparse
@@ -29,7 +32,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, help="override training.epochs")
     p.add_argument("--samples", type=int, default=26_000)
-    p.add_argument("--out", help="also write the JSON line here")
+    p.add_argument("--every-epoch", action="store_true", help="also score the EMA generator after each epoch")
+    p.add_argument("--out", help="also write the JSON line(s) here")
     args = p.parse_args(argv)
 
     import keras
@@ -37,21 +41,34 @@ def main(argv=None):
     from ganzoo.metrics.stacked import stacked_digits_modes
     from ganzoo.training import train
 
+    lines, scoring = [], [0.0]
+
+    def score(gan, seconds, **extra):
+        t = time.perf_counter()
+        report = stacked_digits_modes(gan.generate(args.samples, seed=args.seed + 1), real_reference=True)
+        scoring[0] += time.perf_counter() - t
+        line = {
+            "recipe": args.recipe, "backend": keras.backend.backend(), "seed": args.seed, **extra,
+            "steps": int(keras.ops.convert_to_numpy(gan.step_counter.value)), "train_seconds": round(seconds, 1),
+            "modes": report["modes"], "kl": round(report["kl"], 4), "num_samples": report["num_samples"],
+            "real_modes": report["real"]["modes"], "real_kl": round(report["real"]["kl"], 4),
+            "classifier_accuracy": round(report["classifier_accuracy"], 4),
+        }
+        print(json.dumps(line), flush=True)
+        lines.append(line)
+        if args.out:  # rewritten whole after each line, so a cut-off run keeps its curve
+            with open(args.out, "w") as f:
+                f.writelines(json.dumps(x) + "\n" for x in lines)
+
+    class EveryEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            score(self.model, time.perf_counter() - start - scoring[0], epoch=epoch + 1)
+
     start = time.perf_counter()
-    gan, _ = train(args.recipe, epochs=args.epochs, seed=args.seed, verbose=0)
-    seconds = time.perf_counter() - start
-    report = stacked_digits_modes(gan.generate(args.samples, seed=args.seed + 1), real_reference=True)
-    line = {
-        "recipe": args.recipe, "backend": keras.backend.backend(), "seed": args.seed,
-        "steps": int(gan.step_counter.numpy()), "train_seconds": round(seconds, 1),
-        "modes": report["modes"], "kl": round(report["kl"], 4), "num_samples": report["num_samples"],
-        "real_modes": report["real"]["modes"], "real_kl": round(report["real"]["kl"], 4),
-        "classifier_accuracy": round(report["classifier_accuracy"], 4), "published": PUBLISHED,
-    }
-    print(json.dumps(line), flush=True)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(json.dumps(line) + "\n")
+    callbacks = [EveryEpoch()] if args.every_epoch else None
+    gan, _ = train(args.recipe, epochs=args.epochs, seed=args.seed, verbose=0, callbacks=callbacks)
+    if not args.every_epoch:
+        score(gan, time.perf_counter() - start, published=PUBLISHED)
     return 0
 
 

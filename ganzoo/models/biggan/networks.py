@@ -36,6 +36,7 @@ from keras import layers
 
 from ganzoo.engine.registry import register
 from ganzoo.layers.attention import SelfAttention
+from ganzoo.layers.batch_norm import BatchNormalization
 from ganzoo.layers.conditional_bn import fresh_initializer, serialize_initializer
 from ganzoo.layers.hierarchical import LatentChunks
 from ganzoo.layers.pooling import GlobalSumPooling2D
@@ -174,7 +175,7 @@ def biggan_generator(latent_dim=120, resolution=128, channels=3, width=96, num_c
         if resolutions[i] in attention:
             h = SelfAttention(pool=attention_pool, spectral_norm=True, kernel_initializer=kernel_init,
                               name=f"attention{resolutions[i]}")(h)
-    h = layers.ReLU()(layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="bn_out")(h))
+    h = layers.ReLU()(BatchNormalization(momentum=0.9, epsilon=1e-5, name="bn_out")(h))
     h = _sn(layers.Conv2D(channels, 3, padding="same", kernel_initializer=fresh_initializer(kernel_init),
                           name="conv_out"), "conv_out")(h)
     out = layers.Activation("tanh", dtype="float32", name="tanh")(h)

@@ -22,6 +22,7 @@ import keras
 from keras import initializers, layers
 
 from ganzoo.engine.registry import register
+from ganzoo.layers.batch_norm import BatchNormalization
 from ganzoo.layers.conv_transpose import Conv2DTranspose
 
 LEAK = 0.1  # the paper says "lRELU" without a slope; 0.1 as this family's default Q head
@@ -33,7 +34,7 @@ def _init():
 
 
 def _bn(name):
-    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+    return BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
 
 
 def _check_resolution(resolution):

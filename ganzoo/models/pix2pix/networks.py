@@ -40,6 +40,7 @@ import keras
 from keras import layers
 
 from ganzoo.engine.registry import register
+from ganzoo.layers.batch_norm import BatchNormalization
 from ganzoo.layers.conv_transpose import Conv2DTranspose
 
 NORMS = ("batch", "instance", "none")
@@ -73,7 +74,7 @@ def norm_layer(norm, name, seed=None):
     """
     _check(norm)
     if norm == "batch":
-        return layers.BatchNormalization(
+        return BatchNormalization(
             momentum=0.9, epsilon=1e-5,
             gamma_initializer=_normal(1.0, seed), name=name,
         )

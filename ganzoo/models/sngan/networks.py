@@ -30,6 +30,7 @@ from keras import layers
 
 from ganzoo.architectures import _conditioning as cond
 from ganzoo.engine.registry import register
+from ganzoo.layers.batch_norm import BatchNormalization
 from ganzoo.layers.pooling import GlobalSumPooling2D
 from ganzoo.layers.resblocks import INTERPOLATIONS, ResBlockDown, ResBlockUp
 from ganzoo.layers.spectral_norm import SpectralNormalization
@@ -107,7 +108,7 @@ def sngan_generator(latent_dim=128, resolution=32, channels=3, width=256, num_cl
         block = ResBlockUp(width, conditional=bool(num_classes), num_classes=num_classes, interpolation=interpolation,
                            kernel_initializer=_BLOCK_INIT, shortcut_initializer=_UNIT_INIT, name=f"block{i}")
         h = block([h, y] if num_classes else h)
-    h = layers.ReLU()(layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="bn_out")(h))
+    h = layers.ReLU()(BatchNormalization(momentum=0.9, epsilon=1e-5, name="bn_out")(h))
     h = layers.Conv2D(channels, 3, padding="same", kernel_initializer=_init(_UNIT_INIT), name="conv_out")(h)
     out = layers.Activation("tanh", dtype="float32", name="tanh")(h)
     return keras.Model(inputs, out, name=name)

@@ -24,6 +24,7 @@ import keras
 from keras import layers
 
 from ganzoo.engine.registry import register
+from ganzoo.layers.batch_norm import BatchNormalization
 from ganzoo.models.srgan.layers import SubPixelUpsampling
 
 
@@ -71,13 +72,13 @@ def srresnet(scale=4, channels=3, filters=64, n_blocks=16, image_size=None, outp
     skip = h = _prelu("stem_prelu")(h)
     for b in range(int(n_blocks)):
         r = layers.Conv2D(f, 3, padding="same", name=f"res{b}_conv1")(h)
-        r = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"res{b}_bn1")(r)
+        r = BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"res{b}_bn1")(r)
         r = _prelu(f"res{b}_prelu")(r)
         r = layers.Conv2D(f, 3, padding="same", name=f"res{b}_conv2")(r)
-        r = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"res{b}_bn2")(r)
+        r = BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"res{b}_bn2")(r)
         h = layers.Add(name=f"res{b}_add")([h, r])
     h = layers.Conv2D(f, 3, padding="same", name="trunk_conv")(h)
-    h = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="trunk_bn")(h)
+    h = BatchNormalization(momentum=0.9, epsilon=1e-5, name="trunk_bn")(h)
     h = layers.Add(name="trunk_add")([skip, h])
     for i in range(int(steps)):
         h = layers.Conv2D(4 * f, 3, padding="same", name=f"up{i}_conv")(h)
@@ -113,7 +114,7 @@ def srgan_discriminator(image_size=96, channels=3, filters=64, dense=1024, name=
     for i, (mult, stride) in enumerate(plan):
         h = layers.Conv2D(int(filters) * mult, 3, strides=stride, padding="same", name=f"d{i}_conv")(h)
         if i:
-            h = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"d{i}_bn")(h)
+            h = BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"d{i}_bn")(h)
         h = layers.LeakyReLU(0.2, name=f"d{i}_lrelu")(h)
     h = layers.Flatten(name="flatten")(h)
     h = layers.Dense(int(dense), name="dense")(h)
