@@ -1,4 +1,4 @@
-"""The JAX room's XLA:CPU convolution flag (ganzoo.backend.jax.YNN_CONV_FLAG): set on import for
+"""The JAX room's XLA:CPU convolution flag (ganzoo.backend.jax._YNN_CONV_FLAG): set on import for
 the jaxlibs that know it, never over the user's own setting, and in effect in a fresh process
 (a strided conv's kernel gradient compiles to XLA's convolution, not a YNNPACK fusion)."""
 
@@ -31,7 +31,7 @@ def _jaxlib_in_range():
     from ganzoo.backend import jax as room
 
     version = tuple(int(p) for p in importlib.metadata.version("jaxlib").split(".")[:2])
-    low, high = room.YNN_CONV_JAXLIB
+    low, high = room._YNN_CONV_JAXLIB
     return low <= version < high
 
 
@@ -60,7 +60,7 @@ def test_flag_logic(monkeypatch):
     monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.10.2")
     room._xla_cpu_convolutions()
-    assert os.environ["XLA_FLAGS"] == "--xla_force_host_platform_device_count=2 " + room.YNN_CONV_FLAG
+    assert os.environ["XLA_FLAGS"] == "--xla_force_host_platform_device_count=2 " + room._YNN_CONV_FLAG
     room._xla_cpu_convolutions()  # once only: the option is now set
     assert os.environ["XLA_FLAGS"].count("ynn_fusion_type") == 1
     for version in ("0.9.1", "0.11.0"):  # jaxlibs it was not measured on: untouched

@@ -10,6 +10,11 @@ written in `keras.ops` over these names.
 Autodiff (the engine's train step and losses):
     train_step(model, step_fn, *args)  -> Keras's train_step on this backend
     value_and_grad(loss_fn, variables) -> (loss, aux, grads)
+    pullback(fn, variables)            -> (y, aux, pull): evaluate fn() -> (y, aux) now, keeping its forward
+                                          pass; pull(loss_fn) -> (loss, aux2, grads) evaluates loss_fn(y) with
+                                          the variables as they are then and returns the gradient w.r.t.
+                                          `variables` through y (reduced over replicas like value_and_grad).
+                                          The variables must not change in between; call pull once.
     input_grad(fn, x)                  -> (fn(x), d sum(fn(x)) / dx), differentiable again
     cond(pred, fn)                     -> runs the stateful `fn` iff pred
     no_grad()                          -> context that skips graph building

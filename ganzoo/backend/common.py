@@ -15,6 +15,7 @@ API = (
     "STRATEGY_MODULES",
     "train_step",
     "value_and_grad",
+    "pullback",
     "input_grad",
     "cond",
     "no_grad",

@@ -53,13 +53,13 @@ __all__ = list(common.API)
 # forward 35 -> 26 ms, input gradient 60 -> 52 ms; the DCGAN-64 train step 0.43 -> 0.52 steps/s
 # on a shared 2-core CPU. The flag is read when JAX creates its CPU client (the first
 # computation), so importing ganzoo before running JAX code applies it.
-YNN_CONV_FLAG = "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution"
+_YNN_CONV_FLAG = "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution"
 # jaxlib versions whose XLA knows the flag (an unknown flag aborts XLA; newer ones: measure, then widen).
-YNN_CONV_JAXLIB = ((0, 10), (0, 11))
+_YNN_CONV_JAXLIB = ((0, 10), (0, 11))
 
 
 def _xla_cpu_convolutions():
-    """Add `YNN_CONV_FLAG` to XLA_FLAGS (unless the user set that option) on the jaxlibs that know it."""
+    """Add `_YNN_CONV_FLAG` to XLA_FLAGS (unless the user set that option) on the jaxlibs that know it."""
     import importlib.metadata
 
     flags = os.environ.get("XLA_FLAGS", "")
@@ -69,9 +69,9 @@ def _xla_cpu_convolutions():
         version = tuple(int(p) for p in importlib.metadata.version("jaxlib").split(".")[:2])
     except (importlib.metadata.PackageNotFoundError, ValueError):
         return
-    low, high = YNN_CONV_JAXLIB
+    low, high = _YNN_CONV_JAXLIB
     if low <= version < high:
-        os.environ["XLA_FLAGS"] = f"{flags} {YNN_CONV_FLAG}".strip()
+        os.environ["XLA_FLAGS"] = f"{flags} {_YNN_CONV_FLAG}".strip()
 
 
 _xla_cpu_convolutions()
@@ -113,6 +113,25 @@ def train_step(model, step_fn, *args):
     return logs, new_state
 
 
+def _stateless(fn, base, ids, values):
+    """Run `fn() -> (out, aux)` with the variables `ids` holding `values` (the rest as in `base`).
+
+    Returns `(out, aux, updates)`: the non-differentiated variables `fn`
+    updated (BN statistics, seed generators, ...), to travel out of a
+    transformed function as auxiliary outputs.
+    """
+    # collect_losses: `add_loss` terms (activity regularizers) of the networks
+    # called inside reach `net.losses`, so phases can add them.
+    scope = StatelessScope(collect_losses=True)
+    scope.state_mapping = dict(base)
+    scope.state_mapping.update(zip(ids, values))
+    with scope:
+        out, aux = fn()
+    differentiated = set(ids)
+    updates = {k: v for k, v in scope.state_mapping.items() if k not in differentiated and v is not base.get(k)}
+    return out, aux, updates
+
+
 def value_and_grad(loss_fn, variables):
     """Evaluate `loss_fn() -> (loss, aux)` and its gradient w.r.t. `variables`.
 
@@ -127,21 +146,7 @@ def value_and_grad(loss_fn, variables):
     ids = [id(v) for v in variables]
 
     def f(values):
-        # collect_losses: `add_loss` terms (activity regularizers) of the networks
-        # called inside reach `net.losses`, so phases can add them.
-        scope = StatelessScope(collect_losses=True)
-        scope.state_mapping = dict(base)
-        scope.state_mapping.update(zip(ids, values))
-        with scope:
-            loss, aux = loss_fn()
-        differentiated = set(ids)
-        # Non-differentiated variables the loss updated (BN statistics,
-        # seed generators, ...) travel out as auxiliary outputs.
-        updates = {
-            k: v
-            for k, v in scope.state_mapping.items()
-            if k not in differentiated and v is not base.get(k)
-        }
+        loss, aux, updates = _stateless(loss_fn, base, ids, values)
         return loss, (aux, updates)
 
     values = [v.value for v in variables]
@@ -149,6 +154,46 @@ def value_and_grad(loss_fn, variables):
     if outer is not None:
         outer.state_mapping.update(updates)
     return loss, aux, list(grads)
+
+
+def pullback(fn, variables):
+    """`(y, aux, pull)`: `y = fn()[0]` now, `pull(loss_fn)` its loss's gradient w.r.t. `variables` later.
+
+    `jax.vjp` of `fn` keeps the forward pass; `pull` differentiates
+    `loss_fn(y)` w.r.t. `y` with the variables as they are then (D updated
+    since) and applies the vjp. Variable updates of both calls are written
+    back to the enclosing scope. See `ganzoo.backend` for the contract.
+
+    Example:
+        >>> y, aux, pull = pullback(lambda: (G(z), {}), G.trainable_variables)
+        >>> loss, logs, grads = pull(lambda y: (ops.mean(D(y)), {}))
+    """
+    variables = list(variables)
+    outer, base = _base_mapping()
+    ids = [id(v) for v in variables]
+
+    def f(values):
+        y, aux, updates = _stateless(fn, base, ids, values)
+        return y, (aux, updates)
+
+    y, vjp, (aux, updates) = jax.vjp(f, [v.value for v in variables], has_aux=True)
+    if outer is not None:
+        outer.state_mapping.update(updates)
+
+    def pull(loss_fn):
+        scope_outer, now = _base_mapping()
+
+        def g(y_in):
+            loss, aux2, changed = _stateless(lambda: loss_fn(y_in), now, [], [])
+            return loss, (aux2, changed)
+
+        (loss, (aux2, changed)), dy = jax.value_and_grad(g, has_aux=True)(y)
+        if scope_outer is not None:
+            scope_outer.state_mapping.update(changed)
+        (grads,) = vjp(dy)
+        return loss, aux2, list(grads)
+
+    return y, aux, pull
 
 
 def input_grad(fn, x):

@@ -72,6 +72,37 @@ def value_and_grad(loss_fn, variables):
     return loss, aux, grads
 
 
+def pullback(fn, variables):
+    """`(y, aux, pull)`: `y = fn()[0]` recorded on a tape; `pull(loss_fn)` differentiates through it later.
+
+    `pull` takes d loss / d y on a second tape (this replica's share under
+    `tf.distribute`), then the first tape's gradient of `y` with those output
+    gradients. See `ganzoo.backend` for the contract.
+
+    Example:
+        >>> y, aux, pull = pullback(lambda: (G(z), {}), G.trainable_variables)
+        >>> loss, logs, grads = pull(lambda y: (ops.mean(D(y)), {}))
+    """
+    variables = list(variables)
+    replicas, _ = replica_info()
+    tape = tf.GradientTape()
+    with tape:
+        y, aux = fn()
+
+    def pull(loss_fn):
+        y_in = tf.stop_gradient(y)
+        with tf.GradientTape() as outer:
+            outer.watch(y_in)
+            loss, aux2 = loss_fn(y_in)
+            target = loss if replicas == 1 else loss / replicas
+        dy = outer.gradient(target, y_in)
+        grads = tape.gradient(y, variables, output_gradients=dy)
+        grads = [keras.ops.zeros_like(v.value) if g is None else g for g, v in zip(grads, variables)]
+        return loss, aux2, grads
+
+    return y, aux, pull
+
+
 def input_grad(fn, x):
     """Return `(y, dy_dx)` with `y = fn(x)` and the gradient of `sum(y)` wrt `x`.
 

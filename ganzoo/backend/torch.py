@@ -115,6 +115,37 @@ def value_and_grad(loss_fn, variables):
     return loss.detach(), aux, grads
 
 
+def pullback(fn, variables):
+    """`(y, aux, pull)`: `y = fn()[0]` with its autograd graph kept; `pull(loss_fn)` backpropagates later.
+
+    `pull` runs `loss_fn` on a detached copy of `y`, takes d loss / d y, then
+    `torch.autograd.grad(y, params, grad_outputs=...)` through the kept
+    graph (averaged over ranks with several processes). See
+    `ganzoo.backend` for the contract.
+
+    Example:
+        >>> y, aux, pull = pullback(lambda: (G(z), {}), G.trainable_variables)
+        >>> loss, logs, grads = pull(lambda y: (ops.mean(D(y)), {}))
+    """
+    params = [v.value for v in variables]
+    with torch.enable_grad():
+        y, aux = fn()
+
+    def pull(loss_fn):
+        y_in = y.detach().requires_grad_(True)
+        with torch.enable_grad():
+            loss, aux2 = loss_fn(y_in)
+            (dy,) = torch.autograd.grad(loss, y_in)
+            grads = torch.autograd.grad(y, params, grad_outputs=dy, allow_unused=True)
+        grads = [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
+        if _world() > 1:
+            grads = _all_reduce_mean(grads)
+        detach = lambda t: t.detach() if isinstance(t, torch.Tensor) else t  # noqa: E731
+        return loss.detach(), keras.tree.map_structure(detach, aux2), grads
+
+    return y, aux, pull
+
+
 def input_grad(fn, x):
     """Return `(y, dy_dx)` with `y = fn(x)` and the gradient of `sum(y)` wrt `x`.
 

@@ -43,7 +43,7 @@ from ganzoo.engine import registry
 from ganzoo.engine import augment as augment_lib
 from ganzoo.engine import objectives as objectives_lib
 from ganzoo.engine import penalties as penalties_lib
-from ganzoo.engine.phases import Phase, check_schedule
+from ganzoo.engine.phases import Phase, check_schedule, fake_providers
 from ganzoo.engine.sampling import LatentSamplingMixin, check_labels
 
 
@@ -238,6 +238,11 @@ class GAN(LatentSamplingMixin, keras.Model):
             DiffAugment, Karras 2020 ADA): "diffaugment", "ada", a dict
             `{"name": "ada", "target": 0.6, ...}` or an object from
             `ganzoo.engine.augment`; None (default) for none.
+        share_fakes: the G phase reuses the last D step's fakes (same
+            latents) and their forward pass instead of drawing new ones, as
+            the pytorch/examples DCGAN loop does: one G forward pass per step
+            instead of two. Default False (a fresh draw, Goodfellow et al.
+            2014, Algorithm 1). Not with generator-side penalties.
 
     Example:
         >>> gan = GAN(G, D, latent_dim=128, objective="hinge", ema_decay=0.999)
@@ -260,6 +265,7 @@ class GAN(LatentSamplingMixin, keras.Model):
         num_classes=0,
         label_distribution="uniform",
         augment=None,
+        share_fakes=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -280,6 +286,13 @@ class GAN(LatentSamplingMixin, keras.Model):
         self.objective = objectives_lib.get(objective)
         self.regularizers = [penalties_lib.get(p) for p in (penalties or ())]
         self.augment = augment_lib.get(augment)
+        self.share_fakes = bool(share_fakes)
+        if self.share_fakes and self._eager_penalties("generator"):
+            raise ValueError(
+                "share_fakes=True reuses D's fakes for the G step, which generator penalties "
+                f"({', '.join(p.name for p in self._eager_penalties('generator'))}) cannot use; "
+                "set share_fakes=False."
+            )
         self.d_steps = int(d_steps)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.seed = seed
@@ -292,6 +305,7 @@ class GAN(LatentSamplingMixin, keras.Model):
             raise ValueError(f"Each penalty may appear once; got {names}.")
         self._trackers = {}
         self.schedule = ()
+        self._fake_providers = {}  # {phase drawing shared fakes: phase using them}, set by compile
         self._build_networks()
 
     # ------------------------------------------------------------------ build
@@ -375,7 +389,8 @@ class GAN(LatentSamplingMixin, keras.Model):
                   after=(*(self.clip_hook(c) for c in clips), *self.augment_hooks()),
                   logs=("d_real", "d_fake", *d_eager, *self.augment_logs()), total_log="d_loss"),
             Phase("generator", networks=("generator",), optimizer="generator",
-                  loss=self.generator_loss, fakes="live", logs=tuple(g_eager), total_log="g_loss"),
+                  loss=self.generator_loss, fakes="shared" if self.share_fakes else "live",
+                  logs=tuple(g_eager), total_log="g_loss"),
         ]
         for penalty in self.regularizers:
             if isinstance(penalty, penalties_lib.Penalty) and penalty.lazy:
@@ -454,6 +469,7 @@ class GAN(LatentSamplingMixin, keras.Model):
                     raise ValueError(f"The {name} optimizer was given twice (shorthand and optimizers=); pass it once.")
                 given[name] = opt
         self.schedule = check_schedule(self.phases(), self.network_names())
+        self._fake_providers = {k: v.name for k, v in fake_providers(self.schedule).items()}
         needed = list(dict.fromkeys(p.optimizer for p in self.schedule if p.updates))
         unknown = [name for name in given if name not in needed]
         if unknown:
@@ -865,15 +881,29 @@ class GAN(LatentSamplingMixin, keras.Model):
                 )
             self._trackers[name].update_state(value)
 
-    def _run_phase(self, phase, real):
+    def _run_phase(self, phase, real, shared):
+        # shared: this step's {"fakes": (fake, pull)} from a provider to its fakes="shared" phase.
         variables = self.phase_variables(phase) if phase.updates else []
         optimizer = self.optimizers[phase.optimizer] if phase.updates else None
-        for _ in range(phase.repeat):
-            fake = None
+        consumer = next((p for p in self.schedule if p.name == self._fake_providers.get(phase.name)), None)
+        for i in range(phase.repeat):
+            fake = pull = None
             if phase.fakes == "detached":
-                with backend.no_grad():
-                    fake = self.sample_fakes(real)
+                if consumer is not None and i == phase.repeat - 1:
+                    # The last draw keeps its forward pass for the phase that shares it.
+                    x, rest, pull_x = backend.pullback(
+                        lambda: (lambda f: (f["x"], {k: v for k, v in f.items() if k != "x"}))(
+                            self.sample_fakes(real)),
+                        self.phase_variables(consumer),
+                    )
+                    fake = dict(rest, x=x)
+                    shared["fakes"] = (fake, pull_x)
+                else:
+                    with backend.no_grad():
+                        fake = self.sample_fakes(real)
                 fake = keras.tree.map_structure(ops.stop_gradient, fake)
+            elif phase.fakes == "shared":
+                fake, pull = shared.pop("fakes")
             logs = {}
             if phase.updates:
 
@@ -884,12 +914,21 @@ class GAN(LatentSamplingMixin, keras.Model):
                     logs = dict(logs)
                     extra = self.network_losses(phase) if phase.network_losses else None
                     if extra is not None:
+                        if pull is not None:
+                            raise ValueError(
+                                f"Phase {phase.name!r} shares its fakes, but its networks have their own "
+                                "losses (regularizers, add_loss), whose gradient does not go through the "
+                                "fakes; set share_fakes=False."
+                            )
                         loss = loss + extra
                     if phase.total_log is not None:
                         logs[phase.total_log] = loss
                     return loss, (logs, fake)
 
-                _, (logs, fake), grads = backend.value_and_grad(loss_fn, variables)
+                if pull is None:
+                    _, (logs, fake), grads = backend.value_and_grad(loss_fn, variables)
+                else:
+                    _, (logs, fake), grads = pull(lambda x: loss_fn(dict(fake, x=x)))
                 optimizer.apply(grads, variables)
             for hook in phase.after:
                 hook(real, fake, logs)
@@ -900,8 +939,9 @@ class GAN(LatentSamplingMixin, keras.Model):
             raise RuntimeError("Call compile() before fit(): it sets up the optimizers and the phase schedule.")
         real = self.unpack_batch(data)
         step = self.step_counter.value
+        shared = {}
         for phase in self.schedule:
-            run = functools.partial(self._run_phase, phase, real)
+            run = functools.partial(self._run_phase, phase, real, shared)
             if phase.every > 1:
                 backend.cond(ops.equal(step % phase.every, 0), run)
             else:
@@ -1069,6 +1109,8 @@ class GAN(LatentSamplingMixin, keras.Model):
             "ema_decay": self.ema_decay,
             "seed": self.seed,
         }
+        if self.share_fakes:  # configs without it stay as they were
+            config["share_fakes"] = True
         if self.augment is not None:
             config["augment"] = augment_lib.serialize(self.augment)
         if self.num_classes:  # unconditional configs stay as they were

@@ -16,7 +16,7 @@ Example:
 import dataclasses
 from typing import Callable, Optional, Tuple
 
-FAKES = ("detached", "live", "none")
+FAKES = ("detached", "live", "none", "shared")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,7 +37,11 @@ class Phase:
             clipping, EMA, control variables such as BEGAN's k).
         fakes: "detached" (drawn without gradients before the loss: the
             phase does not train the generator), "live" (drawn inside the
-            differentiated loss, so gradients reach G) or "none".
+            differentiated loss, so gradients reach G), "shared" (the fakes
+            the nearest earlier "detached" phase drew in this step, same
+            latents, with gradients reaching G through that draw: G's forward
+            pass runs once for both phases, as in the pytorch/examples DCGAN
+            loop) or "none".
         logs: the names this phase logs (progress bar, History); a loss that
             returns another name is an error.
         total_log: the log that holds the phase's total loss; the engine
@@ -119,4 +123,32 @@ def check_schedule(phases, network_names):
                     f"Phase {phase.name!r} trains network {net!r}, which the model does not have; "
                     f"its networks are {', '.join(network_names)}."
                 )
+    for i, phase in enumerate(phases):
+        if phase.fakes != "shared":
+            continue
+        providers = [p for p in phases[:i] if p.fakes == "detached"]
+        if not providers:
+            raise ValueError(f'Phase {phase.name!r} has fakes="shared" but no earlier phase draws fakes ("detached").')
+        if phase.every != 1 or providers[-1].every != 1:
+            raise ValueError(f"Phase {phase.name!r} shares fakes: it and {providers[-1].name!r} must run every step.")
+        between = phases[phases.index(providers[-1]) + 1:i]
+        changed = [p.name for p in between if p.updates and set(p.networks) & set(phase.networks)]
+        if changed:
+            raise ValueError(
+                f"Phase {phase.name!r} shares the fakes of {providers[-1].name!r}, but {changed} update its "
+                "networks in between, so the shared forward pass would be stale; draw them live instead."
+            )
     return phases
+
+
+def fake_providers(phases):
+    """`{provider phase name: consumer phase}` for each phase with fakes="shared".
+
+    Example:
+        >>> fake_providers(gan.schedule)       # {"discriminator": <generator phase>} with share_fakes
+    """
+    out = {}
+    for i, phase in enumerate(phases):
+        if phase.fakes == "shared":
+            out[[p for p in phases[:i] if p.fakes == "detached"][-1].name] = phase
+    return out

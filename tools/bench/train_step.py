@@ -14,6 +14,9 @@ Implementations:
   loop with `torch.autograd.grad(create_graph=True)`) on equivalent plain
   `torch.nn` networks, NCHW float32.
 
+* ganzoo-*-shared: the same with `GAN(share_fakes=True)`: the G step reuses the
+  D step's fakes and their forward pass, as the torch loop does (one G forward
+  per step instead of two).
 * ganzoo-tensorflow-xla / ganzoo-tensorflow-noxla: ganzoo on TensorFlow with
   `jit_compile=True` / `False` (plain ganzoo-tensorflow uses `--jit-compile`,
   default "auto", which is XLA on here, as for keras-io-tf).
@@ -51,6 +54,9 @@ IMPLS = {  # name -> Keras backend of its process
     "ganzoo-tensorflow": "tensorflow",
     "ganzoo-jax": "jax",
     "ganzoo-torch": "torch",
+    "ganzoo-tensorflow-shared": "tensorflow",
+    "ganzoo-jax-shared": "jax",
+    "ganzoo-torch-shared": "torch",
     "ganzoo-tensorflow-xla": "tensorflow",
     "ganzoo-tensorflow-noxla": "tensorflow",
     "keras-io-tf": "tensorflow",
@@ -125,7 +131,8 @@ def _fit_rate(model, resolution, batch, warmup, steps, steps_per_execution=1):
     return steps / (clock.end - clock.start)
 
 
-def run_ganzoo(resolution, wgan, batch, warmup, steps, jit_compile="auto", steps_per_execution=1, fixed_jit=None):
+def run_ganzoo(resolution, wgan, batch, warmup, steps, jit_compile="auto", steps_per_execution=1, fixed_jit=None,
+               share_fakes=False):
     import ganzoo
 
     jit_compile = jit_compile if fixed_jit is None else fixed_jit
@@ -133,7 +140,7 @@ def run_ganzoo(resolution, wgan, batch, warmup, steps, jit_compile="auto", steps
     G, D = _keras_networks(resolution, wgan)
     kwargs = {"objective": "wasserstein", "penalties": [ganzoo.penalties.GradientPenalty(GP_WEIGHT)],
               "d_steps": D_STEPS} if wgan else {"objective": "non_saturating"}
-    gan = ganzoo.GAN(G, D, latent_dim=LATENT, seed=0, **kwargs)
+    gan = ganzoo.GAN(G, D, latent_dim=LATENT, seed=0, share_fakes=share_fakes, **kwargs)
     gan.compile(g_optimizer=_adam(wgan), d_optimizer=_adam(wgan), jit_compile=jit_compile,
                 steps_per_execution=steps_per_execution)
     return _fit_rate(gan, resolution, batch, warmup, steps, steps_per_execution)
@@ -312,6 +319,9 @@ RUNNERS = {
     "ganzoo-tensorflow": run_ganzoo,
     "ganzoo-jax": run_ganzoo,
     "ganzoo-torch": run_ganzoo,
+    "ganzoo-tensorflow-shared": functools.partial(run_ganzoo, share_fakes=True),
+    "ganzoo-jax-shared": functools.partial(run_ganzoo, share_fakes=True),
+    "ganzoo-torch-shared": functools.partial(run_ganzoo, share_fakes=True),
     "ganzoo-tensorflow-xla": functools.partial(run_ganzoo, fixed_jit=True),
     "ganzoo-tensorflow-noxla": functools.partial(run_ganzoo, fixed_jit=False),
     "keras-io-tf": run_keras_io,
