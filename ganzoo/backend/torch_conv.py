@@ -26,13 +26,13 @@ Example:
 
 import torch
 import torch.nn.functional as F
+from keras.src import backend
+from keras.src.backend.common.backend_utils import compute_conv_transpose_output_crops_for_torch
+from keras.src.utils.argument_validation import standardize_tuple
 
 
 def _plan_conv(x, kernel, strides, padding, data_format, dilation_rate, knn):
     """torch padding for the fast call, or None when Keras's own call must run."""
-    from keras.src import backend
-    from keras.src.utils.argument_validation import standardize_tuple
-
     if x.ndim != 4 or kernel.ndim != 4 or backend.standardize_data_format(data_format) != "channels_last":
         return None
     if kernel.shape[2] == 0 or x.shape[3] % kernel.shape[2]:
@@ -52,10 +52,7 @@ def _plan_conv(x, kernel, strides, padding, data_format, dilation_rate, knn):
 
 
 def _plan_conv_transpose(x, kernel, strides, padding, output_padding, data_format, dilation_rate, knn):
-    from keras.src import backend
-    from keras.src.backend.common.backend_utils import compute_conv_transpose_output_crops_for_torch
-    from keras.src.utils.argument_validation import standardize_tuple
-
+    """torch padding and output_padding for the fast call, or None when Keras's own call must run."""
     if x.ndim != 4 or kernel.ndim != 4 or backend.standardize_data_format(data_format) != "channels_last":
         return None
     if x.shape[3] != kernel.shape[3] or padding not in ("valid", "same"):

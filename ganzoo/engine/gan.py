@@ -469,7 +469,7 @@ class GAN(LatentSamplingMixin, keras.Model):
                     raise ValueError(f"The {name} optimizer was given twice (shorthand and optimizers=); pass it once.")
                 given[name] = opt
         self.schedule = check_schedule(self.phases(), self.network_names())
-        self._fake_providers = {k: v.name for k, v in fake_providers(self.schedule).items()}
+        self._fake_providers = fake_providers(self.schedule)
         needed = list(dict.fromkeys(p.optimizer for p in self.schedule if p.updates))
         unknown = [name for name in given if name not in needed]
         if unknown:
@@ -885,17 +885,17 @@ class GAN(LatentSamplingMixin, keras.Model):
         # shared: this step's {"fakes": (fake, pull)} from a provider to its fakes="shared" phase.
         variables = self.phase_variables(phase) if phase.updates else []
         optimizer = self.optimizers[phase.optimizer] if phase.updates else None
-        consumer = next((p for p in self.schedule if p.name == self._fake_providers.get(phase.name)), None)
+        consumer = self._fake_providers.get(phase.name)
         for i in range(phase.repeat):
             fake = pull = None
             if phase.fakes == "detached":
                 if consumer is not None and i == phase.repeat - 1:
                     # The last draw keeps its forward pass for the phase that shares it.
-                    x, rest, pull_x = backend.pullback(
-                        lambda: (lambda f: (f["x"], {k: v for k, v in f.items() if k != "x"}))(
-                            self.sample_fakes(real)),
-                        self.phase_variables(consumer),
-                    )
+                    def draw():
+                        f = self.sample_fakes(real)
+                        return f["x"], {k: v for k, v in f.items() if k != "x"}
+
+                    x, rest, pull_x = backend.pullback(draw, self.phase_variables(consumer))
                     fake = dict(rest, x=x)
                     shared["fakes"] = (fake, pull_x)
                 else:
