@@ -7,6 +7,8 @@ with seconds per run. JSON goes to --out.
 
 Example:
     python tools/bench/mode_coverage.py --recipes ring8-nsgan grid25-nsgan --seeds 0 1 2 3 4
+    python tools/bench/mode_coverage.py --backends jax --cpus 0 &    # two backends side by side,
+    python tools/bench/mode_coverage.py --backends tensorflow --cpus 1  # one core each
 """
 
 import argparse
@@ -24,14 +26,18 @@ print("RESULT " + json.dumps({k: m[k] for k in ("modes", "high_quality", "revers
 """
 
 
-def run_one(recipe, backend, seed):
+def run_one(recipe, backend, seed, cpus=None):
+    """One training run in a fresh process (pinned to `cpus`, e.g. "0", with taskset)."""
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
-    out = subprocess.run(
-        [sys.executable, "-c", RUNNER, recipe, str(seed)], env=env, capture_output=True, text=True, timeout=1800
-    )
+    command = [sys.executable, "-c", RUNNER, recipe, str(seed)]
+    if cpus:
+        command = ["taskset", "-c", cpus, *command]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[7:])
+            result = json.loads(line[7:])
+            print(f"  {recipe} {backend} seed {seed}: {result}", file=sys.stderr, flush=True)
+            return result
     raise RuntimeError(f"{recipe} on {backend} seed {seed} failed:\n{out.stderr[-2000:]}")
 
 
@@ -41,11 +47,12 @@ def main():
     parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax", "torch"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--out", default="mode_coverage.json")
+    parser.add_argument("--cpus", default=None, help="pin each run to these CPUs (taskset -c), e.g. 0 or 0,1")
     args = parser.parse_args()
     rows = []
     for recipe in args.recipes:
         for backend in args.backends:
-            runs = [run_one(recipe, backend, s) for s in args.seeds]
+            runs = [run_one(recipe, backend, s, args.cpus) for s in args.seeds]
             row = {
                 "recipe": recipe,
                 "backend": backend,
@@ -64,8 +71,9 @@ def main():
                 f"{row['reverse_kl']:.4f} | {row['seconds']:.0f} |",
                 flush=True,
             )
-            with open(args.out, "w") as f:
+            with open(args.out + ".tmp", "w") as f:
                 json.dump(rows, f, indent=2)
+            os.replace(args.out + ".tmp", args.out)
 
 
 if __name__ == "__main__":
