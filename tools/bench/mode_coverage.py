@@ -7,8 +7,9 @@ with seconds per run. JSON goes to --out.
 
 Example:
     python tools/bench/mode_coverage.py --recipes ring8-nsgan grid25-nsgan --seeds 0 1 2 3 4
-    python tools/bench/mode_coverage.py --backends jax --cpus 0 &    # two backends side by side,
-    python tools/bench/mode_coverage.py --backends tensorflow --cpus 1  # one core each
+    # two backends side by side, one core each, each with its own --out:
+    python tools/bench/mode_coverage.py --backends jax --cpus 0 --out mc_jax.json &
+    python tools/bench/mode_coverage.py --backends tensorflow --cpus 1 --out mc_tf.json
 """
 
 import argparse
@@ -71,6 +72,7 @@ def main():
                 f"{row['reverse_kl']:.4f} | {row['seconds']:.0f} |",
                 flush=True,
             )
+            # Atomic, as ganzoo.checkpoint.write_json, which would import Keras (and a backend) here.
             with open(args.out + ".tmp", "w") as f:
                 json.dump(rows, f, indent=2)
             os.replace(args.out + ".tmp", args.out)
