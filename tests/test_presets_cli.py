@@ -147,6 +147,17 @@ def test_recipe_errors_name_the_problem(tmp_path):
         ganzoo.load("ring8-hinge")
 
 
+def test_override_copies_checks_and_parses_yaml_values():
+    base = recipes.get("ring8-nsgan")
+    new = recipes.override(base, ["model.d_steps=3", "optimizers.generator.learning_rate=4e-4"])
+    assert new["model"]["d_steps"] == 3 and new["optimizers"]["generator"]["learning_rate"] == 4e-4
+    assert base["model"].get("d_steps", 1) == 1  # the original is untouched
+    with pytest.raises(ValueError, match="unknown key 'model.dsteps' \\(did you mean 'model.d_steps'\\?\\)"):
+        recipes.override(base, ["model.dsteps=2"])
+    with pytest.raises(ValueError, match="expected KEY=VALUE"):
+        recipes.override(base, ["model.d_steps"])
+
+
 # ---------------------------------------------------------------------- CLI
 def test_cli_train_writes_metrics_samples_and_a_loadable_preset(tmp_path, capsys):
     _, path = tiny_recipe(tmp_path, steps=20)

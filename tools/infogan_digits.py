@@ -22,13 +22,11 @@ Example:
 """
 
 import argparse
-import copy
 import json
 import os
 import sys
 import time
 
-import yaml
 
 MIN_PURITY = 0.8
 MIN_DIGITS = 8
@@ -47,26 +45,6 @@ def code_report(gan, samples=200, seed=EVAL_SEED):
     report = code_digit_purity([gan.generate(int(samples), seed=seed + v, categorical=v) for v in range(k)])
     report["target_met"] = bool(report["min_purity"] >= MIN_PURITY and report["distinct_digits"] >= MIN_DIGITS)
     return report
-
-
-def apply_overrides(recipe, overrides):
-    """A copy of `recipe` with `KEY=VALUE` overrides (dotted keys, YAML values) applied.
-
-    Example:
-        >>> apply_overrides({"training": {"epochs": 1}}, ["training.epochs=5"])["training"]["epochs"]
-        5
-    """
-    recipe = copy.deepcopy(recipe)
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--set takes KEY=VALUE (e.g. training.batch_size=128), got {item!r}.")
-        *path, last = key.split(".")
-        node = recipe
-        for part in path:
-            node = node.setdefault(part, {})
-        node[last] = yaml.safe_load(value)
-    return recipe
 
 
 def run(recipe, seed, epochs, eval_every, samples):
@@ -105,7 +83,7 @@ def main(argv=None):
 
     from ganzoo import recipes
 
-    recipe = apply_overrides(recipes.get(args.recipe), args.set)
+    recipe = recipes.override(recipes.get(args.recipe), args.set)
     epochs = int(args.epochs or recipe["training"]["epochs"])
     finals = [run(recipe, seed, epochs, max(1, args.eval_every), args.samples)[-1] for seed in args.seeds]
     met = sum(r["target_met"] for r in finals)

@@ -13,7 +13,6 @@ or a backend is imported, so a mistake is reported in a fraction of a second.
 """
 
 import argparse
-import copy
 import inspect
 import json
 import math
@@ -159,37 +158,6 @@ def positive_float(text):
     return value
 
 
-def set_key(recipe, assignment):
-    """Apply one `--set key.sub=value` (value parsed as YAML) to a recipe dict, in place.
-
-    Example:
-        >>> r = {"model": {"ema_decay": 0.999}}
-        >>> set_key(r, "model.ema_decay=0.99")["model"]["ema_decay"]
-        0.99
-    """
-    import yaml
-
-    key, sep, text = assignment.partition("=")
-    key = key.strip()
-    parts = key.split(".")
-    if not sep or not key or any(not part for part in parts):
-        raise ValueError(f"--set {assignment!r}: expected KEY=VALUE with a dotted key, e.g. training.epochs=3")
-    try:
-        value = yaml.safe_load(text) if text.strip() else None
-    except yaml.YAMLError:
-        value = text  # not YAML (e.g. "a: b: c"): keep the string
-    node = recipe
-    for i, part in enumerate(parts[:-1]):
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        elif not isinstance(child, dict):
-            raise ValueError(f"--set {key}: {'.'.join(parts[: i + 1])} is {child!r}, not a section")
-        node = child
-    node[parts[-1]] = value
-    return recipe
-
-
 def parse_lr(text, names):
     """`--lr` text -> {optimizer name: learning rate}; `names` are the recipe's optimizers.
 
@@ -252,10 +220,8 @@ def apply_overrides(recipe, args):
     """
     from ganzoo import recipes
 
-    recipe = copy.deepcopy(recipe)
-    for assignment in getattr(args, "overrides", None) or []:
-        set_key(recipe, assignment)
-    recipes.validate(recipe, source="--set" if getattr(args, "overrides", None) else recipe.get("name", "recipe"))
+    overrides = getattr(args, "overrides", None) or []
+    recipe = recipes.override(recipe, overrides, source="--set" if overrides else recipe.get("name", "recipe"))
     training = recipe["training"]
     if getattr(args, "batch_size", None) is not None:
         training["batch_size"] = args.batch_size

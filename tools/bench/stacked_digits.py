@@ -16,6 +16,7 @@ Example:
     KERAS_BACKEND=jax python tools/bench/stacked_digits.py r3gan-stacked-digits --seed 0
     KERAS_BACKEND=torch python tools/bench/stacked_digits.py dcgan-stacked-digits --epochs 2 --out dcgan.json
     python tools/bench/stacked_digits.py sngan-stacked-digits --epochs 8 --every-epoch --samples 10000
+    python tools/bench/stacked_digits.py r3gan-stacked-digits --set model.d_steps=2 --every-epoch
 """
 
 import argparse
@@ -35,10 +36,13 @@ def main(argv=None):
     p.add_argument("--samples", type=int, default=26_000)
     p.add_argument("--every-epoch", action="store_true", help="also score the EMA generator after each epoch")
     p.add_argument("--out", help="also write the JSON line(s) here")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe entry (dotted key, YAML value), e.g. model.d_steps=2; repeatable")
     args = p.parse_args(argv)
 
     import keras
 
+    from ganzoo import recipes
     from ganzoo.metrics.stacked import stacked_digits_modes
     from ganzoo.training import train
 
@@ -51,7 +55,7 @@ def main(argv=None):
         real.update(report.get("real") or {})
         scoring[0] += time.perf_counter() - t
         line = {
-            "recipe": args.recipe, "backend": keras.backend.backend(), "seed": args.seed, **extra,
+            "recipe": args.recipe, "overrides": args.set, "backend": keras.backend.backend(), "seed": args.seed, **extra,
             "steps": int(keras.ops.convert_to_numpy(gan.step_counter.value)), "train_seconds": round(seconds, 1),
             "modes": report["modes"], "kl": round(report["kl"], 4), "num_samples": report["num_samples"],
             "real_modes": real["modes"], "real_kl": round(real["kl"], 4),
@@ -70,7 +74,8 @@ def main(argv=None):
 
     start = time.perf_counter()
     callbacks = [EveryEpoch()] if args.every_epoch else None
-    gan, _ = train(args.recipe, epochs=args.epochs, seed=args.seed, verbose=0, callbacks=callbacks)
+    recipe = recipes.override(recipes.get(args.recipe), args.set)
+    gan, _ = train(recipe, epochs=args.epochs, seed=args.seed, verbose=0, callbacks=callbacks)
     if not args.every_epoch:
         score(gan, time.perf_counter() - start, published=PUBLISHED)
     return 0
